@@ -1,0 +1,112 @@
+"""Yipin 一品一码: the application factory.
+
+gunicorn runs ``"backend:create_app()"``; the command line is ``flask --app backend ...``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from flask import Flask, request
+
+from backend.config import INSTANCE_DIR, Config, ConfigError, config_class, normalise_database_url
+
+ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger(__name__)
+
+
+def create_app(config: type[Config] | Mapping | None = None) -> Flask:
+    """Build the Flask application; each step registers one concern."""
+    app = Flask(
+        __name__,
+        instance_path=str(INSTANCE_DIR),
+        static_folder=str(ROOT / "static"),
+        static_url_path="/static",
+    )
+    try:
+        load_config(app, config)
+    except ConfigError as exc:
+        print(f"Yipin cannot start: {exc}", file=sys.stderr)
+        raise SystemExit(3) from None
+    register_extensions(app)
+    register_error_handlers(app)
+    register_blueprints(app)
+    register_cli(app)
+    register_shell_context(app)
+    return app
+
+
+def load_config(app: Flask, config: type[Config] | Mapping | None) -> None:
+    """Load settings from a config class (YIPIN_ENV's by default) plus optional overrides."""
+    if isinstance(config, type):
+        app.config.from_object(config)
+        validator = config
+    else:
+        validator = config_class()
+        app.config.from_object(validator)
+        app.config.update(config or {})
+    validator.validate(app.config)
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
+        app.config["SQLALCHEMY_DATABASE_URI"]
+    )
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the database, migrations, translations and the API to the app."""
+    import backend.core.sqlite  # noqa: F401  (SQLite connection settings)
+    import backend.models  # noqa: F401  (every table, for Alembic)
+    from backend.extensions import api, babel, db, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    babel.init_app(app, locale_selector=select_locale)
+    api.init_app(app)
+
+
+def select_locale() -> str:
+    """Chinese first: ?lang=, then the lang cookie, then Accept-Language, else zh_CN."""
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    for wanted in (request.args.get("lang"), request.cookies.get("lang")):
+        if wanted in languages:
+            return wanted
+    return request.accept_languages.best_match(languages) or languages[0]
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Install the one error format (JSON under /api/, HTML elsewhere)."""
+    from backend.errors import register_error_handlers as install
+
+    install(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    """Mount the health check, the mini-program API and the portal."""
+    import miniprogram_api
+    import portal
+    from backend.health import blueprint as health
+
+    app.register_blueprint(health)
+    miniprogram_api.register(app)
+    portal.register(app)
+
+
+def register_cli(app: Flask) -> None:
+    """Add the project's commands to ``flask --app backend``."""
+    from backend.cli import register
+
+    register(app)
+
+
+def register_shell_context(app: Flask) -> None:
+    """Make the database and models available in ``flask shell``."""
+    import backend.models as models
+    from backend.extensions import db
+
+    app.shell_context_processor(lambda: {"db": db, "m": models})

@@ -1,0 +1,1 @@
+"""Accounts: users, roles, workshop membership, API tokens and invite codes."""

@@ -1,0 +1,43 @@
+"""Commands for ``flask --app backend``: thin wrappers over services that commit once."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+
+from backend.extensions import db
+
+
+def register(app: Flask) -> None:
+    """Attach every command group to the app."""
+    app.cli.add_command(seed_demo)
+    app.cli.add_command(ledger_group)
+
+
+@click.command("seed-demo")
+def seed_demo() -> None:
+    """Load the Banli demo data (idempotent) and print sample scan URLs."""
+    from backend.demo.seed import seed_demo as run
+
+    report = run()
+    db.session.commit()
+    click.echo(report.summary())
+
+
+@click.group("ledger")
+def ledger_group() -> None:
+    """Ledger evidence: verify the hash chains."""
+
+
+@ledger_group.command("verify")
+@click.option("--workshop", "registration_no", help="Registration number; all when omitted.")
+def ledger_verify(registration_no: str | None) -> None:
+    """Recompute every workshop's ledger hash chain and report breaks."""
+    from backend.production.ledger import verify_chains
+
+    results = verify_chains(registration_no)
+    broken = [r for r in results if not r.ok]
+    for result in results:
+        click.echo(result.describe())
+    if broken:
+        raise SystemExit(1)

@@ -1,0 +1,1 @@
+"""Codes: one product, one code — issuing unit codes, labels and consumer scans."""

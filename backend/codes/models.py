@@ -1,0 +1,106 @@
+"""Code tables: issuance runs, unit codes and scan events."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backend.core.models import Base, CreatedMixin
+from backend.core.types import BigIntKey, enum_type
+
+if TYPE_CHECKING:
+    from backend.production.models import Batch
+
+
+class CodeKind(enum.StrEnum):
+    """A code for one unit (bottle, pack) or one for a whole batch of loose goods."""
+
+    UNIT = "unit"
+    BATCH = "batch"
+
+
+class CodeStatus(enum.StrEnum):
+    """Whether a code still speaks for its product."""
+
+    ACTIVE = "active"
+    VOIDED = "voided"
+
+
+class ScanChannel(enum.StrEnum):
+    """Where a scan came from."""
+
+    MINIPROGRAM = "miniprogram"
+    H5 = "h5"
+    DIGITAL_LINK = "digital_link"
+
+
+class CodeIssuance(CreatedMixin, Base):
+    """One run of codes issued for a batch; its label sheet is printed from here."""
+
+    __tablename__ = "code_issuances"
+    __table_args__ = (CheckConstraint("count > 0 AND count <= 100000", name="count_range"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id", ondelete="RESTRICT"), index=True)
+    kind: Mapped[CodeKind] = mapped_column(enum_type(CodeKind), default=CodeKind.UNIT)
+    count: Mapped[int] = mapped_column(Integer)
+    first_serial: Mapped[int] = mapped_column(Integer)
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    label_file_id: Mapped[int | None] = mapped_column(
+        ForeignKey("stored_files.id", ondelete="SET NULL")
+    )
+
+    batch: Mapped[Batch] = relationship()
+
+
+class UnitCode(CreatedMixin, Base):
+    """A printed code: 16 random Crockford base32 characters (80 bits) and a check character.
+
+    `serial` numbers the codes of a batch from 1, so a range can be voided or printed.
+    """
+
+    __tablename__ = "unit_codes"
+    __table_args__ = (
+        Index("uq_unit_codes_batch_serial", "batch_id", "serial", unique=True),
+        CheckConstraint("length(code) = 17", name="code_length"),
+        CheckConstraint("scan_count >= 0", name="scan_count_nonnegative"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
+    # The scan path looks codes up by this unique index.
+    code: Mapped[str] = mapped_column(String(17), unique=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id", ondelete="RESTRICT"))
+    issuance_id: Mapped[int] = mapped_column(
+        ForeignKey("code_issuances.id", ondelete="RESTRICT"), index=True
+    )
+    serial: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[CodeKind] = mapped_column(enum_type(CodeKind), default=CodeKind.UNIT)
+    status: Mapped[CodeStatus] = mapped_column(enum_type(CodeStatus), default=CodeStatus.ACTIVE)
+    voided_at: Mapped[datetime | None]
+    void_reason: Mapped[str | None] = mapped_column(String(200))
+    # Denormalised from scan_events by the counter flush, for the anti-counterfeit notice.
+    scan_count: Mapped[int] = mapped_column(Integer, default=0)
+    first_scanned_at: Mapped[datetime | None]
+    last_scanned_at: Mapped[datetime | None]
+
+    batch: Mapped[Batch] = relationship()
+
+
+class ScanEvent(Base):
+    """One scan: when, through which channel, roughly where; never the raw openid."""
+
+    __tablename__ = "scan_events"
+    __table_args__ = (Index("ix_scan_events_code_time", "code_id", "scanned_at"),)
+
+    id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)
+    code_id: Mapped[int] = mapped_column(ForeignKey("unit_codes.id", ondelete="RESTRICT"))
+    scanned_at: Mapped[datetime] = mapped_column(index=True)
+    channel: Mapped[ScanChannel] = mapped_column(enum_type(ScanChannel))
+    # Coarse region (province/city), never a precise location.
+    region: Mapped[str | None] = mapped_column(String(50))
+    # HMAC-SHA256 of the openid (or of the client address for H5) with a server salt.
+    visitor_hash: Mapped[str | None] = mapped_column(String(64))

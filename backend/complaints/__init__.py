@@ -1,0 +1,1 @@
+"""Complaints from consumers and portal visitors."""

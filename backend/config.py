@@ -1,0 +1,148 @@
+"""Configuration: environment variables read through config classes, and nowhere else.
+
+`YIPIN_ENV` chooses the class (``production`` unless told otherwise, so a forgotten
+variable fails safe). Every problem found here is a :class:`ConfigError` whose message is
+one sentence an operator can act on; the factory turns it into a clean exit.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
+SUPPORTED_DATABASES = ("sqlite", "postgresql")
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message says which and what to do."""
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    """Return an environment variable, treating an empty value as unset."""
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+class Config:
+    """Settings shared by every environment."""
+
+    ENV_NAME = "production"
+    DEBUG = False
+    TESTING = False
+
+    SECRET_KEY = _env("SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'yipin.db'}")
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_RECORD_QUERIES = False
+
+    PUBLIC_HOST = _env("PUBLIC_HOST", "yipin.example.cn")
+    PUBLIC_SCHEME = _env("PUBLIC_SCHEME", "https")
+    WECHAT_APPID = _env("WECHAT_APPID")
+    WECHAT_SECRET = _env("WECHAT_SECRET")
+    WECHAT_API_BASE_URL = _env("WECHAT_API_BASE_URL", "https://api.weixin.qq.com/")
+    REDIS_URL = _env("REDIS_URL")
+    UPLOAD_DIR = _env("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
+
+    TIMEZONE = "Asia/Shanghai"
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = ("zh_CN", "en")
+
+    API_TITLE = "Yipin 一品一码 API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+
+    # Scans of one code beyond this count show a counterfeit warning.
+    SCAN_WARNING_THRESHOLD = 20
+    JSON_SORT_KEYS = False
+
+    @classmethod
+    def validate(cls, settings: dict) -> None:
+        """Raise :class:`ConfigError` when the settings cannot run this environment."""
+        if not settings.get("SECRET_KEY"):
+            raise ConfigError(
+                "SECRET_KEY is not set: set it to a long random string "
+                "(or set YIPIN_ENV=development for a local run)."
+            )
+        _check_database_url(settings.get("SQLALCHEMY_DATABASE_URI"))
+
+
+class DevelopmentConfig(Config):
+    """A laptop: SQLite in instance/, debug on, plain HTTP links to 127.0.0.1:5000."""
+
+    ENV_NAME = "development"
+    DEBUG = True
+    SECRET_KEY = _env("SECRET_KEY", "dev-only-not-secret")
+    PUBLIC_HOST = _env("PUBLIC_HOST", "127.0.0.1:5000")
+    PUBLIC_SCHEME = _env("PUBLIC_SCHEME", "http")
+
+
+class TestingConfig(Config):
+    """The test suite: its own database (TEST_DATABASE_URL or a temporary SQLite file)."""
+
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "test-secret"
+    SQLALCHEMY_DATABASE_URI = _env("TEST_DATABASE_URL", "sqlite://")
+    PUBLIC_HOST = "yipin.test"
+    PUBLIC_SCHEME = "https"
+    WECHAT_APPID = None
+    WECHAT_SECRET = None
+    REDIS_URL = None
+
+
+class ProductionConfig(Config):
+    """A server: every secret must come from the environment."""
+
+
+CONFIGS = {
+    "production": ProductionConfig,
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+}
+
+
+def config_class() -> type[Config]:
+    """Return the config class named by YIPIN_ENV (default: production)."""
+    name = _env("YIPIN_ENV", "production")
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise ConfigError(
+            f"YIPIN_ENV={name!r} is not one of {', '.join(sorted(CONFIGS))}."
+        ) from None
+
+
+def _check_database_url(url: str | None) -> None:
+    """Raise :class:`ConfigError` unless *url* is a SQLite or PostgreSQL URL we can use."""
+    if not url:
+        raise ConfigError("DATABASE_URL is empty: give a sqlite:/// or postgresql:// URL.")
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(
+            f"DATABASE_URL {url!r} is not a database URL: expected something like "
+            "postgresql://user@host:5432/yipin or sqlite:///instance/yipin.db."
+        ) from None
+    if parsed.get_backend_name() not in SUPPORTED_DATABASES:
+        raise ConfigError(
+            f"DATABASE_URL uses {parsed.get_backend_name()!r}, but Yipin runs on "
+            "sqlite or postgresql only."
+        )
+    if parsed.get_backend_name() == "postgresql" and not parsed.database:
+        raise ConfigError("DATABASE_URL names no database: add /<name> after the host.")
+
+
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for plain ``postgresql://`` and ``postgres://`` URLs."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url

@@ -1,0 +1,1 @@
+"""Pieces every feature shares: the declarative base, column types, time and errors."""

@@ -1,0 +1,1 @@
+"""Demo data for the Banli zone, built from its public facts."""

@@ -1,0 +1,1 @@
+"""Production: raw material lots, batches and their state machine, ledgers, sales."""

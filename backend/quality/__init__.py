@@ -1,0 +1,1 @@
+"""Quality: the standards table, sampling and test results, inspections and hazards."""

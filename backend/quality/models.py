@@ -1,0 +1,335 @@
+"""Quality tables: standards, sampling plans, samples, results, inspections, hazards."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backend.core.models import Base, CreatedMixin, TimestampMixin
+from backend.core.types import enum_type
+
+if TYPE_CHECKING:
+    from backend.production.models import Batch
+    from backend.registry.models import Product, Workshop
+
+Measure = Numeric(16, 6)
+
+
+class Comparison(enum.StrEnum):
+    """How a measured value is held against a limit."""
+
+    MAX = "max"  # value ≤ limit
+    NOT_PERMITTED = "not_permitted"  # additive not permitted: must not be detected
+    ABSENT = "absent"  # non-food substance: must not be present
+    LABEL_TOLERANCE = "label_tolerance"  # |value − labelled| ≤ limit (alcohol %vol)
+
+
+class TestKind(enum.StrEnum):
+    """A lab test decides; a rapid test only screens."""
+
+    __test__ = False  # not a pytest test class
+
+    LAB = "lab"
+    RAPID = "rapid"
+
+
+class TaskSource(enum.StrEnum):
+    """Who ordered the sampling."""
+
+    MUNICIPAL = "municipal"
+    DISTRICT = "district"
+    SPECIAL = "special"  # special campaign 专项
+    ROUTINE = "routine"  # routine screening by the rapid-test vehicle
+
+
+class Verdict(enum.StrEnum):
+    """A result's verdict, computed from the standards table."""
+
+    PENDING = "pending"
+    PASS = "pass"
+    FAIL = "fail"
+    POSITIVE_SCREEN = "positive_screen"  # rapid test positive: held until the lab confirms
+
+
+class Qualitative(enum.StrEnum):
+    """A rapid test's qualitative reading."""
+
+    NEGATIVE = "negative"
+    POSITIVE = "positive"
+
+
+class SampleStatus(enum.StrEnum):
+    """Where a sample is in its life."""
+
+    COLLECTED = "collected"
+    TESTING = "testing"
+    COMPLETED = "completed"
+
+
+class ChecklistItem(enum.StrEnum):
+    """The standard inspection checklist."""
+
+    RAW_MATERIALS = "raw_materials"  # 原料采购与查验
+    SANITATION = "sanitation"  # 环境卫生
+    PROCESSING = "processing"  # 生产加工过程
+    ADDITIVES = "additives"  # 食品添加剂使用
+    STAFF_HEALTH = "staff_health"  # 从业人员健康管理
+    PACKAGING_LABELING = "packaging_labeling"  # 包装标识
+    AREA_SEPARATION = "area_separation"  # 生活区、生产区、成品区分离
+
+
+class ItemResult(enum.StrEnum):
+    """An inspection item's finding."""
+
+    COMPLIANT = "compliant"
+    NON_COMPLIANT = "non_compliant"
+    NOT_APPLICABLE = "not_applicable"
+
+
+class InspectionOutcome(enum.StrEnum):
+    """An inspection's overall conclusion."""
+
+    SATISFACTORY = "satisfactory"  # 符合
+    RECTIFY = "rectify"  # 基本符合, rectify within a deadline
+    UNSATISFACTORY = "unsatisfactory"  # 不符合
+
+
+class HazardStatus(enum.StrEnum):
+    """A hazard's life: open → rectifying → closed."""
+
+    OPEN = "open"
+    RECTIFYING = "rectifying"
+    CLOSED = "closed"
+
+
+class StandardLimit(Base):
+    """One row of the standards table: it decides pass or fail, nobody types a verdict."""
+
+    __tablename__ = "standard_limits"
+    __table_args__ = (
+        UniqueConstraint("category_code", "item_code"),
+        CheckConstraint(
+            "comparison NOT IN ('max', 'label_tolerance') OR limit_value IS NOT NULL",
+            name="limit_needed",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category_code: Mapped[str] = mapped_column(
+        ForeignKey("product_categories.code", ondelete="RESTRICT"), index=True
+    )
+    item_code: Mapped[str] = mapped_column(String(40))
+    item_name_zh: Mapped[str] = mapped_column(String(100))
+    item_name_en: Mapped[str] = mapped_column(String(100))
+    comparison: Mapped[Comparison] = mapped_column(enum_type(Comparison))
+    limit_value: Mapped[Decimal | None] = mapped_column(Measure)
+    unit: Mapped[str] = mapped_column(String(20), default="")
+    standard: Mapped[str] = mapped_column(String(60))
+    clause: Mapped[str] = mapped_column(String(60), default="")
+    # False until someone has checked the number against the official text.
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    source_note: Mapped[str] = mapped_column(String(200), default="")
+
+
+class SamplingPlan(TimestampMixin, Base):
+    """A sampling task (抽检计划) for a year, ordered by a level of government."""
+
+    __tablename__ = "sampling_plans"
+    __table_args__ = (UniqueConstraint("year", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(100))
+    task_source: Mapped[TaskSource] = mapped_column(enum_type(TaskSource))
+    testing_agency: Mapped[str] = mapped_column(String(100))
+
+
+class Sample(TimestampMixin, Base):
+    """A sample taken from a batch, for the lab or the rapid-test vehicle."""
+
+    __tablename__ = "samples"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sample_no: Mapped[str] = mapped_column(String(40), unique=True)
+    kind: Mapped[TestKind] = mapped_column(enum_type(TestKind))
+    plan_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sampling_plans.id", ondelete="RESTRICT"), index=True
+    )
+    workshop_id: Mapped[int] = mapped_column(
+        ForeignKey("workshops.id", ondelete="RESTRICT"), index=True
+    )
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"))
+    batch_id: Mapped[int | None] = mapped_column(
+        ForeignKey("batches.id", ondelete="RESTRICT"), index=True
+    )
+    task_source: Mapped[TaskSource] = mapped_column(enum_type(TaskSource))
+    sampled_at: Mapped[datetime]
+    sampled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    sampling_place: Mapped[str] = mapped_column(String(200), default="")
+    testing_agency: Mapped[str] = mapped_column(String(100))
+    station: Mapped[str] = mapped_column(String(100), default="")  # vehicle or lab
+    status: Mapped[SampleStatus] = mapped_column(
+        enum_type(SampleStatus), default=SampleStatus.COLLECTED
+    )
+    # Published in the sampling announcement (抽检信息公示) when set.
+    published_at: Mapped[datetime | None]
+    report_file_id: Mapped[int | None] = mapped_column(
+        ForeignKey("stored_files.id", ondelete="SET NULL")
+    )
+
+    workshop: Mapped[Workshop] = relationship()
+    product: Mapped[Product] = relationship()
+    batch: Mapped[Batch | None] = relationship()
+    results: Mapped[list[TestResult]] = relationship(
+        back_populates="sample", order_by="TestResult.id"
+    )
+
+
+class TestResult(CreatedMixin, Base):
+    """One test item's result on a sample; its verdict comes from the standards table.
+
+    A lab result may confirm a positive rapid screen (`confirms_id`). Results are evidence:
+    a correction is a new result naming the one it supersedes.
+    """
+
+    __tablename__ = "test_results"
+    __test__ = False  # not a pytest test class
+    __table_args__ = (
+        CheckConstraint(
+            "value IS NOT NULL OR qualitative IS NOT NULL OR verdict = 'pending'",
+            name="has_reading",
+        ),
+        Index("ix_test_results_sample_item", "sample_id", "item_code"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="RESTRICT"))
+    standard_limit_id: Mapped[int | None] = mapped_column(
+        ForeignKey("standard_limits.id", ondelete="RESTRICT")
+    )
+    item_code: Mapped[str] = mapped_column(String(40))
+    method: Mapped[str] = mapped_column(String(100), default="")
+    value: Mapped[Decimal | None] = mapped_column(Measure)
+    unit: Mapped[str] = mapped_column(String(20), default="")
+    qualitative: Mapped[Qualitative | None] = mapped_column(enum_type(Qualitative))
+    verdict: Mapped[Verdict] = mapped_column(enum_type(Verdict), default=Verdict.PENDING)
+    tested_at: Mapped[datetime]
+    tested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    device_no: Mapped[str] = mapped_column(String(50), default="")
+    action_taken: Mapped[str] = mapped_column(Text, default="")
+    confirms_id: Mapped[int | None] = mapped_column(
+        ForeignKey("test_results.id", ondelete="RESTRICT"), index=True
+    )
+    supersedes_id: Mapped[int | None] = mapped_column(
+        ForeignKey("test_results.id", ondelete="RESTRICT"), index=True
+    )
+
+    sample: Mapped[Sample] = relationship(back_populates="results")
+    standard_limit: Mapped[StandardLimit | None] = relationship()
+
+
+class Inspection(TimestampMixin, Base):
+    """An on-site inspection of a workshop with the standard checklist."""
+
+    __tablename__ = "inspections"
+    __table_args__ = (Index("ix_inspections_workshop_date", "workshop_id", "inspected_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workshop_id: Mapped[int] = mapped_column(ForeignKey("workshops.id", ondelete="RESTRICT"))
+    inspector_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    inspected_on: Mapped[date] = mapped_column(Date)
+    outcome: Mapped[InspectionOutcome | None] = mapped_column(enum_type(InspectionOutcome))
+    summary: Mapped[str] = mapped_column(Text, default="")
+
+    workshop: Mapped[Workshop] = relationship()
+    items: Mapped[list[InspectionItem]] = relationship(
+        back_populates="inspection", order_by="InspectionItem.id"
+    )
+    hazards: Mapped[list[Hazard]] = relationship(back_populates="inspection", order_by="Hazard.id")
+
+
+class InspectionItem(Base):
+    """One checklist item's finding, with a note and a photo."""
+
+    __tablename__ = "inspection_items"
+    __table_args__ = (UniqueConstraint("inspection_id", "item"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inspection_id: Mapped[int] = mapped_column(
+        ForeignKey("inspections.id", ondelete="CASCADE"), index=True
+    )
+    item: Mapped[ChecklistItem] = mapped_column(enum_type(ChecklistItem))
+    result: Mapped[ItemResult] = mapped_column(enum_type(ItemResult))
+    note: Mapped[str] = mapped_column(Text, default="")
+    photo_file_id: Mapped[int | None] = mapped_column(
+        ForeignKey("stored_files.id", ondelete="SET NULL")
+    )
+
+    inspection: Mapped[Inspection] = relationship(back_populates="items")
+
+
+class Hazard(TimestampMixin, Base):
+    """A hazard found in an inspection, to be rectified by a deadline."""
+
+    __tablename__ = "hazards"
+    __table_args__ = (
+        CheckConstraint("status != 'closed' OR closed_at IS NOT NULL", name="closed_has_time"),
+        Index("ix_hazards_status_deadline", "status", "deadline"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inspection_id: Mapped[int] = mapped_column(
+        ForeignKey("inspections.id", ondelete="RESTRICT"), index=True
+    )
+    workshop_id: Mapped[int] = mapped_column(
+        ForeignKey("workshops.id", ondelete="RESTRICT"), index=True
+    )
+    item: Mapped[ChecklistItem] = mapped_column(enum_type(ChecklistItem))
+    description: Mapped[str] = mapped_column(Text)
+    deadline: Mapped[date] = mapped_column(Date)
+    status: Mapped[HazardStatus] = mapped_column(enum_type(HazardStatus), default=HazardStatus.OPEN)
+    closed_at: Mapped[datetime | None]
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+
+    inspection: Mapped[Inspection] = relationship(back_populates="hazards")
+    rectifications: Mapped[list[Rectification]] = relationship(
+        back_populates="hazard", order_by="Rectification.id"
+    )
+
+
+class Rectification(CreatedMixin, Base):
+    """What the workshop did about a hazard, and the regulator's review of it."""
+
+    __tablename__ = "rectifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hazard_id: Mapped[int] = mapped_column(
+        ForeignKey("hazards.id", ondelete="RESTRICT"), index=True
+    )
+    description: Mapped[str] = mapped_column(Text)
+    photo_file_id: Mapped[int | None] = mapped_column(
+        ForeignKey("stored_files.id", ondelete="SET NULL")
+    )
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    accepted: Mapped[bool | None] = mapped_column(Boolean)
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    reviewed_at: Mapped[datetime | None]
+    review_note: Mapped[str] = mapped_column(Text, default="")
+
+    hazard: Mapped[Hazard] = relationship(back_populates="rectifications")

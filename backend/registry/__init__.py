@@ -1,0 +1,1 @@
+"""Registry: the zone, its brands, filed workshops, their staff, suppliers and products."""

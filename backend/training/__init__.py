@@ -1,0 +1,1 @@
+"""Training: food-safety training sessions for workshop staff and who attended."""

@@ -1,0 +1,1 @@
+"""Live kitchen (明厨亮灶): cameras, stream authorisation, playback and uptime."""

@@ -1,0 +1,19 @@
+"""The JSON API under /api/v1 for the mini-program (consumers, operators, inspectors).
+
+Built with flask-smorest: the schemas that validate requests also generate
+/api/v1/openapi.json.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from backend.extensions import api
+
+
+def register(app: Flask) -> None:
+    """Register every API blueprint under /api/v1."""
+    from miniprogram_api.zones import blp as zones
+
+    for blueprint in (zones,):
+        api.register_blueprint(blueprint, url_prefix=f"/api/v1{blueprint.url_prefix or ''}")
