@@ -1,5 +1,5 @@
 # Two commands: `make run` serves the seeded demo, `make test` runs the whole suite.
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 FLASK := YIPIN_ENV=development $(BIN)/flask --app backend
@@ -32,10 +32,12 @@ run: $(STAMP)
 ## Install the test dependencies, lint, and run the whole suite
 test: $(TEST_STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 migrate: $(STAMP)
 	$(FLASK) db upgrade

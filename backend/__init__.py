@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from flask import Flask, request
+from flask_babel import get_locale
 
 from backend.config import INSTANCE_DIR, Config, ConfigError, config_class, normalise_database_url
 
@@ -65,6 +66,7 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.globals["get_locale"] = get_locale
     api.init_app(app)
 
 

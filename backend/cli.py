@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask import Flask
 
+from backend.core.errors import DomainError
 from backend.extensions import db
 
 
@@ -35,7 +36,10 @@ def ledger_verify(registration_no: str | None) -> None:
     """Recompute every workshop's ledger hash chain and report breaks."""
     from backend.production.ledger import verify_chains
 
-    results = verify_chains(registration_no)
+    try:
+        results = verify_chains(registration_no)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
     broken = [r for r in results if not r.ok]
     for result in results:
         click.echo(result.describe())

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 SUPPORTED_DATABASES = ("sqlite", "postgresql")
@@ -124,10 +124,10 @@ def _check_database_url(url: str | None) -> None:
     if not url:
         raise ConfigError("DATABASE_URL is empty: give a sqlite:/// or postgresql:// URL.")
     try:
-        parsed = make_url(url)
-    except ArgumentError:
+        parsed = make_url(normalise_database_url(url))
+    except (ArgumentError, ValueError):
         raise ConfigError(
-            f"DATABASE_URL {url!r} is not a database URL: expected something like "
+            "DATABASE_URL is not a database URL: expected something like "
             "postgresql://user@host:5432/yipin or sqlite:///instance/yipin.db."
         ) from None
     if parsed.get_backend_name() not in SUPPORTED_DATABASES:
@@ -137,6 +137,13 @@ def _check_database_url(url: str | None) -> None:
         )
     if parsed.get_backend_name() == "postgresql" and not parsed.database:
         raise ConfigError("DATABASE_URL names no database: add /<name> after the host.")
+    try:
+        parsed.get_dialect()
+    except NoSuchModuleError:
+        raise ConfigError(
+            f"DATABASE_URL asks for the driver {parsed.drivername!r}, which SQLAlchemy does "
+            "not know: use postgresql:// or sqlite:///."
+        ) from None
 
 
 def normalise_database_url(url: str) -> str:

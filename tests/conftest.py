@@ -10,6 +10,7 @@ import os
 
 import flask_migrate
 import pytest
+from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import inspect, text
 
 from backend import create_app
@@ -23,6 +24,20 @@ def make_config(database_url: str, **overrides) -> type[TestingConfig]:
     return type(
         "RunConfig", (TestingConfig,), {"SQLALCHEMY_DATABASE_URI": database_url, **overrides}
     )
+
+
+class ConnectionSession(FlaskSession):
+    """A session that uses the connection it was given.
+
+    Flask-SQLAlchemy's session picks the app's engine even when the session has a bind, which
+    would send the test's queries (and commits) past the test's transaction.
+    """
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        """Return the session's own connection unless a bind is asked for explicitly."""
+        if bind is None and self.bind is not None:
+            return self.bind
+        return super().get_bind(mapper, clause=clause, bind=bind, **kwargs)
 
 
 @pytest.fixture(scope="session")
@@ -64,7 +79,11 @@ def db(app):
         connection = _db.engine.connect()
         transaction = connection.begin()
         session = _db._make_scoped_session(
-            {"bind": connection, "join_transaction_mode": "create_savepoint"}
+            {
+                "bind": connection,
+                "join_transaction_mode": "create_savepoint",
+                "class_": ConnectionSession,
+            }
         )
         original, _db.session = _db.session, session
         try:

@@ -1,0 +1,81 @@
+import re
+
+from sqlalchemy import func, select
+
+from backend.codes.codegen import is_well_formed
+from backend.codes.models import UnitCode
+from backend.demo.seed import row_counts
+from backend.production.ledger import verify_chains
+from backend.production.models import Batch, BatchState
+from backend.quality.models import TestResult, Verdict
+from backend.registry.models import Brand, Workshop, WorkshopStatus, Zone
+
+URL = re.compile(r"https://yipin\.test/t/([0-9A-Z]{17})")
+
+
+def test_seed_demo_builds_the_zone_once_and_prints_scannable_urls(db, runner):
+    first = runner.invoke(args=["seed-demo"])
+    assert first.exit_code == 0, first.output
+    counts = row_counts()
+
+    zone = db.session.scalar(select(Zone).where(Zone.code == "banli"))
+    assert zone.name_zh == "半里小作坊集中加工区"
+    assert {b.name_zh for b in db.session.scalars(select(Brand))} == {"半里红", "半里鲜"}
+    assert counts["workshops"] == 44
+    in_zone = db.session.scalar(select(func.count()).where(Workshop.zone_id == zone.id))
+    assert in_zone == 10
+    upgraded = db.session.scalars(
+        select(Workshop).where(Workshop.status == WorkshopStatus.UPGRADED)
+    ).all()
+    assert sorted(w.trademark for w in upgraded) == ["内坊豆腐", "四大桶"]
+    assert all(w.licence_no for w in upgraded)
+    for table in (
+        "products",
+        "suppliers",
+        "raw_material_lots",
+        "batches",
+        "batch_inputs",
+        "additive_uses",
+        "ledger_entries",
+        "unit_codes",
+        "scan_events",
+        "samples",
+        "test_results",
+        "inspections",
+        "hazards",
+        "cameras",
+        "trainings",
+        "complaints",
+        "shipments",
+        "standard_limits",
+        "health_certificates",
+    ):
+        assert counts[table] > 0, table
+
+    # Sample URLs: a released batch, a held and a recalled one, and a product with a GTIN.
+    urls = URL.findall(first.output)
+    assert len(urls) >= 4
+    states = set()
+    for code_text in urls:
+        assert is_well_formed(code_text)
+        code = db.session.scalar(select(UnitCode).where(UnitCode.code == code_text))
+        assert code is not None, code_text
+        assert code.batch.batch_no in first.output
+        states.add(code.batch.state)
+    assert BatchState.RELEASED in states
+    assert states & {BatchState.HELD, BatchState.RECALLED}
+    assert "/01/06941234567010/10/" in first.output
+
+    # Verdicts come from the standards table; the recalled batch failed in the lab.
+    recalled = db.session.scalar(select(Batch).where(Batch.state == BatchState.RECALLED))
+    failed = db.session.scalars(select(TestResult).where(TestResult.verdict == Verdict.FAIL))
+    assert recalled.id in {r.sample.batch_id for r in failed}
+    assert all(r.standard_limit_id for r in db.session.scalars(select(TestResult)))
+
+    assert all(result.ok for result in verify_chains())
+
+    second = runner.invoke(args=["seed-demo"])
+    assert second.exit_code == 0, second.output
+    assert "nothing changed" in second.output
+    assert row_counts() == counts
+    assert URL.findall(second.output) == urls
