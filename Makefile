@@ -6,15 +6,18 @@ FLASK := YIPIN_ENV=development $(BIN)/flask --app backend
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test install lint migrate seed lock clean
+.PHONY: run test install lint migrate seed lock clean translations
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found; set PYTHON=...)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml constraints.txt
+PO_FILES := $(wildcard backend/translations/*/LC_MESSAGES/messages.po)
+
+$(STAMP): $(BIN)/python pyproject.toml constraints.txt $(PO_FILES)
 	$(BIN)/pip install --quiet -c constraints.txt -e .
+	$(BIN)/pybabel compile --use-fuzzy -d backend/translations
 	touch $@
 
 $(TEST_STAMP): $(STAMP)
@@ -44,6 +47,11 @@ migrate: $(STAMP)
 
 seed: $(STAMP)
 	$(FLASK) seed-demo
+
+## Re-extract the message catalogue after changing texts (then translate and `make install`)
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -o backend/translations/messages.pot backend portal miniprogram_api
+	$(BIN)/pybabel update -i backend/translations/messages.pot -d backend/translations
 
 ## Refresh constraints.txt from the current environment (after changing pyproject.toml)
 lock: $(TEST_STAMP)

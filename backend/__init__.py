@@ -32,6 +32,7 @@ def create_app(config: type[Config] | Mapping | None = None) -> Flask:
     except ConfigError as exc:
         print(f"Yipin cannot start: {exc}", file=sys.stderr)
         raise SystemExit(3) from None
+    app.json.ensure_ascii = False  # Chinese stays readable in JSON
     register_extensions(app)
     register_error_handlers(app)
     register_blueprints(app)

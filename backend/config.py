@@ -60,7 +60,6 @@ class Config:
 
     # Scans of one code beyond this count show a counterfeit warning.
     SCAN_WARNING_THRESHOLD = 20
-    JSON_SORT_KEYS = False
 
     @classmethod
     def validate(cls, settings: dict) -> None:

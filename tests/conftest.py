@@ -6,10 +6,12 @@ TEST_DATABASE_URL is set. The schema is built by running the real migrations onc
 
 from __future__ import annotations
 
+import contextvars
 import os
 
 import flask_migrate
 import pytest
+from flask.testing import FlaskClient
 from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import inspect, text
 
@@ -95,9 +97,23 @@ def db(app):
             connection.close()
 
 
+class RequestClient(FlaskClient):
+    """A test client whose every request gets its own app context, as in production.
+
+    Without this, requests would reuse the test's app context and so share `g`, the cached
+    locale and the database session between requests. The database connection (and so the
+    test's transaction) is still shared.
+    """
+
+    def open(self, *args, **kwargs):
+        """Send the request from an empty context."""
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture()
 def client(app, db):
     """A test client whose requests share the test's transaction."""
+    app.test_client_class = RequestClient
     return app.test_client()
 
 

@@ -13,7 +13,7 @@ from backend.registry.models import Brand, Workshop, WorkshopStatus, Zone
 URL = re.compile(r"https://yipin\.test/t/([0-9A-Z]{17})")
 
 
-def test_seed_demo_builds_the_zone_once_and_prints_scannable_urls(db, runner):
+def test_seed_demo_builds_the_zone_once_and_prints_scannable_urls(db, runner, client):
     first = runner.invoke(args=["seed-demo"])
     assert first.exit_code == 0, first.output
     counts = row_counts()
@@ -22,6 +22,8 @@ def test_seed_demo_builds_the_zone_once_and_prints_scannable_urls(db, runner):
     assert zone.name_zh == "半里小作坊集中加工区"
     assert {b.name_zh for b in db.session.scalars(select(Brand))} == {"半里红", "半里鲜"}
     assert counts["workshops"] == 44
+    cancelled = select(func.count()).where(Workshop.status == WorkshopStatus.CANCELLED)
+    assert db.session.scalar(cancelled) == 0  # all 44 are on file
     in_zone = db.session.scalar(select(func.count()).where(Workshop.zone_id == zone.id))
     assert in_zone == 10
     upgraded = db.session.scalars(
@@ -73,6 +75,12 @@ def test_seed_demo_builds_the_zone_once_and_prints_scannable_urls(db, runner):
     assert all(r.standard_limit_id for r in db.session.scalars(select(TestResult)))
 
     assert all(result.ok for result in verify_chains())
+
+    # The home page shows the seeded zone.
+    home = client.get("/").get_data(as_text=True)
+    assert "半里小作坊集中加工区" in home
+    assert "<strong>10</strong>" in home and "<strong>44</strong>" in home
+    assert "四大桶" in home and "内坊豆腐" in home
 
     second = runner.invoke(args=["seed-demo"])
     assert second.exit_code == 0, second.output

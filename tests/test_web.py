@@ -171,3 +171,12 @@ def test_home_page_language(client, query, headers, lang):
     response = client.get(f"/{query}", headers=headers)
     assert response.status_code == 200
     assert html_lang(response.get_data(as_text=True)) == lang
+
+
+def test_english_is_available_where_translated(client):
+    page = client.get("/nope?lang=en").get_data(as_text=True)
+    assert "We could not find what you asked for." in page
+    chinese = client.get("/nope").get_data(as_text=True)
+    assert "未找到您要的内容" in chinese
+    api = client.get("/api/v1/nope", headers={"Accept-Language": "en"}).get_json()
+    assert api["message"] == "We could not find what you asked for."

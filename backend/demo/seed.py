@@ -466,9 +466,8 @@ class DemoBuilder:
 
     def district_workshop_rows(self) -> None:
         """The 34 other filed workshops of the district, outside the zone."""
-        statuses = (
-            [WorkshopStatus.SUSPENDED] * 2 + [WorkshopStatus.CANCELLED] + [WorkshopStatus.FILED] * 3
-        )
+        # All 44 stay on file: two suspended for rectification, three filed but not producing.
+        statuses = [WorkshopStatus.SUSPENDED] * 2 + [WorkshopStatus.FILED] * 3
         for i in range(34):
             owner = self.person()
             trade, cats = facts.OTHER_TRADES[i % len(facts.OTHER_TRADES)]
