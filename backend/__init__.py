@@ -63,9 +63,11 @@ def register_extensions(app: Flask) -> None:
     import backend.core.sqlite  # noqa: F401  (SQLite connection settings)
     import backend.models  # noqa: F401  (every table, for Alembic)
     from backend.extensions import api, babel, db, migrate
+    from backend.jobs import init_celery
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    init_celery(app)
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["get_locale"] = get_locale
     api.init_app(app)

@@ -46,6 +46,8 @@ class Config:
     WECHAT_API_BASE_URL = _env("WECHAT_API_BASE_URL", "https://api.weixin.qq.com/")
     REDIS_URL = _env("REDIS_URL")
     UPLOAD_DIR = _env("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
+    # Background jobs: Celery on Redis when REDIS_URL is set, run inline otherwise.
+    CELERY_ALWAYS_EAGER = _env("CELERY_ALWAYS_EAGER", "") == "1" or not _env("REDIS_URL")
 
     TIMEZONE = "Asia/Shanghai"
     BABEL_DEFAULT_LOCALE = "zh_CN"
@@ -94,6 +96,7 @@ class TestingConfig(Config):
     WECHAT_APPID = None
     WECHAT_SECRET = None
     REDIS_URL = None
+    CELERY_ALWAYS_EAGER = True
 
 
 class ProductionConfig(Config):

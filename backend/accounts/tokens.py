@@ -1,0 +1,46 @@
+"""Opaque bearer tokens: random, stored only as SHA-256, expiring and revocable."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from backend.accounts.models import ApiToken, User
+from backend.core.errors import Unauthorized
+from backend.core.time import utcnow
+from backend.extensions import db
+
+TOKEN_TTL = timedelta(days=30)
+
+
+def hash_secret(secret: str) -> str:
+    """SHA-256 hex of a token or invite code."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def issue_token(user: User, ttl: timedelta = TOKEN_TTL) -> str:
+    """Create a token for *user* and return its only plaintext copy."""
+    secret = secrets.token_urlsafe(32)
+    db.session.add(
+        ApiToken(user_id=user.id, token_hash=hash_secret(secret), expires_at=utcnow() + ttl)
+    )
+    db.session.flush()
+    return secret
+
+
+def authenticate(secret: str | None) -> User:
+    """The active user a bearer token belongs to, or Unauthorized."""
+    if not secret:
+        raise Unauthorized("请先登录。", slug="token_missing")
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_secret(secret)))
+    now = utcnow()
+    if token is None or token.revoked_at is not None:
+        raise Unauthorized("登录凭证无效，请重新登录。", slug="token_invalid")
+    if token.expires_at <= now:
+        raise Unauthorized("登录已过期，请重新登录。", slug="token_expired")
+    if not token.user.active:
+        raise Unauthorized("账号已停用。", slug="user_inactive")
+    return token.user

@@ -1,0 +1,37 @@
+"""Background jobs: Celery, bound to the Flask app.
+
+With ``REDIS_URL`` set, tasks go to Celery workers through Redis
+(``celery -A backend.worker worker``); without it (the embedded default and the tests) they
+run inline, in the caller's process, so one machine and one command still work.
+"""
+
+from __future__ import annotations
+
+from celery import Celery, Task
+from flask import Flask
+
+
+def init_celery(app: Flask) -> Celery:
+    """Create the Celery app for *app*; every task runs inside an app context."""
+
+    class FlaskTask(Task):
+        """A task that runs with the Flask app's context pushed."""
+
+        def __call__(self, *args, **kwargs):
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    redis_url = app.config.get("REDIS_URL")
+    celery = Celery(app.name, task_cls=FlaskTask)
+    celery.conf.update(
+        broker_url=redis_url or "memory://",
+        result_backend=redis_url,
+        task_always_eager=app.config["CELERY_ALWAYS_EAGER"],
+        task_eager_propagates=True,
+        task_ignore_result=True,
+        broker_connection_retry_on_startup=True,
+        timezone="Asia/Shanghai",
+    )
+    celery.set_default()
+    app.extensions["celery"] = celery
+    return celery
