@@ -11,8 +11,11 @@ from backend.extensions import db
 
 def register(app: Flask) -> None:
     """Attach every command group to the app."""
+    from backend.codes.cli import codes_group
+
     app.cli.add_command(seed_demo)
     app.cli.add_command(ledger_group)
+    app.cli.add_command(codes_group)
 
 
 @click.command("seed-demo")

@@ -8,6 +8,7 @@ included) is caught before the database is asked.
 
 from __future__ import annotations
 
+import base64
 import secrets
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -39,26 +40,36 @@ for _ in range(BODY_LENGTH):
     _WEIGHTS.append(_gf32_mul(_WEIGHTS[-1], 2))
 
 
+# _PRODUCT[i][ch]: the weighted value of character ch at position i, precomputed.
+_PRODUCT = [
+    {ch: _gf32_mul(_WEIGHTS[i + 1], v) for ch, v in _VALUE.items()} for i in range(BODY_LENGTH)
+]
+# base64's RFC 4648 base32 alphabet, mapped onto Crockford's (same 5-bit values).
+_FROM_RFC4648 = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", ALPHABET.encode())
+
+
 def check_character(body: str) -> str:
     """Return the check character for *body* (already normalised)."""
     total = 0
-    for i, ch in enumerate(body):
-        total ^= _gf32_mul(_WEIGHTS[i + 1], _VALUE[ch])
+    for products, ch in zip(_PRODUCT, body, strict=False):
+        total ^= products[ch]
     return ALPHABET[total]
 
 
 def generate_code() -> str:
     """Return a new random code with its check character."""
-    value = secrets.randbits(5 * BODY_LENGTH)
-    body = "".join(ALPHABET[(value >> (5 * i)) & 31] for i in range(BODY_LENGTH))
-    return body + check_character(body)
+    return generate_codes(1)[0]
 
 
 def generate_codes(count: int) -> list[str]:
-    """Return *count* distinct new codes."""
+    """Return *count* distinct new codes (80 random bits each, from the OS's CSPRNG)."""
     codes: set[str] = set()
     while len(codes) < count:
-        codes.add(generate_code())
+        need = count - len(codes)
+        text = base64.b32encode(secrets.token_bytes(10 * need)).translate(_FROM_RFC4648).decode()
+        for start in range(0, len(text), BODY_LENGTH):
+            body = text[start : start + BODY_LENGTH]
+            codes.add(body + check_character(body))
     return list(codes)
 
 

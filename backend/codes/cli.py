@@ -1,0 +1,60 @@
+"""``flask --app backend codes ...``: issue, void and print codes (thin wrappers)."""
+
+from __future__ import annotations
+
+import click
+
+from backend.codes import services
+from backend.codes.models import CodeKind
+from backend.core.errors import DomainError
+from backend.extensions import db
+
+
+@click.group("codes")
+def codes_group() -> None:
+    """One product, one code: issue, void and print unit codes."""
+
+
+def _run(action):
+    """Run *action*, commit, and turn a refused rule into a one-line error."""
+    try:
+        result = action()
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from None
+    db.session.commit()
+    return result
+
+
+@codes_group.command("issue")
+@click.option("--batch", "batch_no", required=True, help="Batch number, e.g. SDT-20261120-01.")
+@click.option("--count", type=int, required=True, help="How many codes (1 to 100,000).")
+@click.option("--batch-code", is_flag=True, help="Issue one batch-level code for loose goods.")
+def issue(batch_no: str, count: int, batch_code: bool) -> None:
+    """Issue COUNT new codes for a batch."""
+    kind = CodeKind.BATCH if batch_code else CodeKind.UNIT
+    issuance = _run(lambda: services.issue_codes(services.get_batch(batch_no), count, kind=kind))
+    click.echo(
+        f"Issued {issuance.count} {kind.value} code(s) for batch {batch_no}: serials "
+        f"{issuance.first_serial}–{issuance.first_serial + issuance.count - 1} "
+        f"(issuance {issuance.id})."
+    )
+
+
+@codes_group.command("void")
+@click.option("--code", "code_text", help="One code to void.")
+@click.option("--batch", "batch_no", help="Batch whose serial range to void.")
+@click.option("--from", "first", type=int, help="First serial of the range.")
+@click.option("--to", "last", type=int, help="Last serial of the range.")
+@click.option("--reason", required=True, help="Why (kept with each code).")
+def void(code_text, batch_no, first, last, reason) -> None:
+    """Void one code (--code) or a serial range of a batch (--batch --from --to)."""
+    if code_text:
+        result = _run(lambda: services.void_code(code_text, reason))
+    elif batch_no and first is not None and last is not None:
+        result = _run(
+            lambda: services.void_range(services.get_batch(batch_no), first, last, reason)
+        )
+    else:
+        raise click.UsageError("give --code, or --batch with --from and --to")
+    click.echo(f"Voided {result.voided} code(s).")
