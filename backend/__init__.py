@@ -62,12 +62,21 @@ def register_extensions(app: Flask) -> None:
     """Bind the database, migrations, translations and the API to the app."""
     import backend.core.sqlite  # noqa: F401  (SQLite connection settings)
     import backend.models  # noqa: F401  (every table, for Alembic)
-    from backend.extensions import api, babel, db, migrate
+    from backend.codes.recorder import init_recorder
+    from backend.core.cache import init_cache
+    from backend.extensions import api, babel, db, limiter, migrate
     from backend.jobs import init_celery
 
+    if app.config["PROXY_FIX_X_FOR"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"])
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    init_cache(app)
+    init_recorder(app)
     init_celery(app)
+    limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["get_locale"] = get_locale
     api.init_app(app)

@@ -46,6 +46,8 @@ class Config:
     WECHAT_API_BASE_URL = _env("WECHAT_API_BASE_URL", "https://api.weixin.qq.com/")
     REDIS_URL = _env("REDIS_URL")
     UPLOAD_DIR = _env("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
+    # Chinese font for label sheets (``path`` or ``path#face``); found on the system if unset.
+    LABEL_FONT_PATH = _env("LABEL_FONT_PATH")
     # Background jobs: Celery on Redis when REDIS_URL is set, run inline otherwise.
     CELERY_ALWAYS_EAGER = _env("CELERY_ALWAYS_EAGER", "") == "1" or not _env("REDIS_URL")
 
@@ -60,8 +62,21 @@ class Config:
     OPENAPI_URL_PREFIX = "/api/v1"
     OPENAPI_JSON_PATH = "openapi.json"
 
-    # Scans of one code beyond this count show a counterfeit warning.
-    SCAN_WARNING_THRESHOLD = 20
+    # The scan path.
+    SCAN_WARNING_THRESHOLD = 20  # scans of one code beyond this show a counterfeit warning
+    SCAN_SALT = _env("SCAN_SALT")  # salt of visitor hashes (defaults to SECRET_KEY)
+    SCAN_VIEW_TTL = 30  # seconds a batch's view is cached (also invalidated on change)
+    SCAN_FLUSH_INTERVAL = float(_env("SCAN_FLUSH_INTERVAL", "1.0"))  # 0: flush by hand
+    SCAN_RATE_LIMIT = _env("SCAN_RATE_LIMIT", "60/minute")  # scans per client
+    SCAN_FAILURE_LIMIT = _env("SCAN_FAILURE_LIMIT", "10/minute;40/hour")  # unknown codes
+    RATELIMIT_STORAGE_URI = _env("REDIS_URL", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_ENABLED = _env("RATELIMIT_ENABLED", "1") == "1"
+    # Number of proxies (nginx) in front of gunicorn whose X-Forwarded-For is trusted.
+    PROXY_FIX_X_FOR = int(_env("PROXY_FIX_X_FOR", "0"))
+    # WeChat's "scan ordinary link QR" domain verification file, e.g. /t/AbCd123.txt
+    WECHAT_VERIFY_PATH = _env("WECHAT_VERIFY_PATH")
+    WECHAT_VERIFY_CONTENT = _env("WECHAT_VERIFY_CONTENT", "")
 
     @classmethod
     def validate(cls, settings: dict) -> None:
@@ -97,6 +112,13 @@ class TestingConfig(Config):
     WECHAT_SECRET = None
     REDIS_URL = None
     CELERY_ALWAYS_EAGER = True
+    SCAN_FLUSH_INTERVAL = 0.0
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_ENABLED = True
+    SCAN_RATE_LIMIT = "60/minute"
+    SCAN_FAILURE_LIMIT = "10/minute;40/hour"
+    WECHAT_VERIFY_PATH = "/t/WxVerify123.txt"
+    WECHAT_VERIFY_CONTENT = "wx-verify-content-123"
 
 
 class ProductionConfig(Config):

@@ -9,8 +9,12 @@ from flask_babel import get_locale
 def register(app: Flask) -> None:
     """Register the portal's blueprints and template helpers."""
     from portal.public import blueprint as public
+    from portal.scan import blueprint as scan
+    from portal.scan import register_verification_file
 
     app.register_blueprint(public)
+    app.register_blueprint(scan)
+    register_verification_file(app)
     app.jinja_env.globals["localized"] = localized
 
 

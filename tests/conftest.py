@@ -59,6 +59,15 @@ def reset_schema() -> None:
             connection.execute(text("DROP TABLE alembic_version"))
 
 
+def reset_app_state(app) -> None:
+    """Forget what the app keeps between requests: cache, scan counts, rate limits."""
+    from backend.extensions import limiter
+
+    app.extensions["cache"].clear()
+    app.extensions["scan_recorder"].reset()
+    limiter.reset()
+
+
 @pytest.fixture(scope="session")
 def app(database_url):
     """The application, with the schema built once by the migrations."""
@@ -78,6 +87,7 @@ def db(app):
     Code under test may commit: commits end a SAVEPOINT, never the outer transaction.
     """
     with app.app_context():
+        reset_app_state(app)
         connection = _db.engine.connect()
         transaction = connection.begin()
         session = _db._make_scoped_session(

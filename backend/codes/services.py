@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from sqlalchemy import func, insert, select, update
 
 from backend.accounts.models import User
 from backend.accounts.permissions import require_workshop_member
+from backend.codes.caching import forget_codes
 from backend.codes.codegen import generate_codes, is_well_formed, normalise
 from backend.codes.models import CodeIssuance, CodeKind, CodeStatus, UnitCode
 from backend.core.errors import Conflict, NotFound, ValidationError
@@ -110,13 +112,17 @@ class VoidResult:
     voided: int
 
 
-def parse_code(text: str) -> str:
-    """Normalise a typed or scanned code and check it before any database look-up."""
-    if not isinstance(text, str) or len(text) > 64:
-        raise ValidationError("码格式不正确。", slug="malformed_code")
+def parse_code(text: str, *, strict: bool = False) -> str:
+    """Check a code before any database look-up and return it in canonical form.
+
+    People typing a code may use lower case, spaces and hyphens, and O for 0; a scanned
+    link (*strict*) must carry the code exactly as printed.
+    """
+    if not isinstance(text, str) or len(text) > 64 or not text.isascii():
+        raise ValidationError(_("码格式不正确。"), slug="malformed_code")
     code = normalise(text)
-    if not is_well_formed(code):
-        raise ValidationError("码格式不正确，请核对后重试。", slug="malformed_code")
+    if (strict and code != text) or not is_well_formed(code):
+        raise ValidationError(_("码格式不正确，请核对后重试。"), slug="malformed_code")
     return code
 
 
@@ -131,6 +137,7 @@ def void_code(code_text: str, reason: str, *, by: User | None = None) -> VoidRes
         return VoidResult(0)
     code.status, code.voided_at, code.void_reason = CodeStatus.VOIDED, utcnow(), reason[:200]
     db.session.flush()
+    forget_codes([code.code])
     return VoidResult(1)
 
 
@@ -146,13 +153,15 @@ def void_range(
             slug="bad_serial_range",
             errors={"range": ["first must be ≥ 1 and ≤ last"]},
         )
+    in_range = (
+        UnitCode.batch_id == batch.id,
+        UnitCode.serial.between(first, last),
+        UnitCode.status == CodeStatus.ACTIVE,
+    )
+    forget_codes(db.session.scalars(select(UnitCode.code).where(*in_range)).all())
     result = db.session.execute(
         update(UnitCode)
-        .where(
-            UnitCode.batch_id == batch.id,
-            UnitCode.serial.between(first, last),
-            UnitCode.status == CodeStatus.ACTIVE,
-        )
+        .where(*in_range)
         .values(status=CodeStatus.VOIDED, voided_at=utcnow(), void_reason=reason[:200])
         .execution_options(synchronize_session=False)
     )

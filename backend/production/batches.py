@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from backend.codes.caching import forget_batch
 from backend.core.errors import Conflict
 from backend.core.time import utcnow
 from backend.extensions import db
@@ -66,4 +67,5 @@ def change_state(
         batch.hold_reason = ""
     db.session.add(change)
     db.session.flush()
+    forget_batch(batch.id)  # consumers must see a hold or recall at once
     return change

@@ -1,0 +1,282 @@
+"""Recording scans off the request path.
+
+Every scan is counted at once (so the consumer sees "scan number n") and queued; a
+background flusher writes the queued events to `scan_events` in batches and adds them to
+the codes' counters. Two backends share one interface:
+
+- in-process (the embedded default): a locked list per worker process, flushed every
+  `SCAN_FLUSH_INTERVAL` seconds and at exit;
+- Redis (when REDIS_URL is set): counters in a hash per code and the queue in a list, so
+  every worker sees the same counts and queued events survive a worker's crash.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from flask import Flask, current_app
+from sqlalchemy import case, func, insert, select, update
+
+from backend.codes.models import ScanChannel, ScanEvent, UnitCode
+from backend.extensions import db
+
+log = logging.getLogger(__name__)
+FLUSH_BATCH = 2_000
+STATE_ENTRIES = 50_000
+STATE_TTL = 7 * 24 * 3600
+
+
+@dataclass
+class ScanState:
+    """What is known of one code's scans, this scan included."""
+
+    count: int
+    first_at: datetime | None
+    provinces: set[str] = field(default_factory=set)
+
+
+def province_of(region: str | None) -> str | None:
+    """The province-level part of a coarse region ("福建省漳州市" → "福建省")."""
+    if not region:
+        return None
+    for marker in ("自治区", "特别行政区", "省", "市"):
+        index = region.find(marker)
+        if index != -1:
+            return region[: index + len(marker)]
+    return region
+
+
+def _base_state(code_id: int) -> ScanState:
+    """A code's flushed counters and the provinces it was scanned from, from the database."""
+    row = db.session.execute(
+        select(UnitCode.scan_count, UnitCode.first_scanned_at).where(UnitCode.id == code_id)
+    ).one()
+    regions = db.session.scalars(
+        select(ScanEvent.region).where(ScanEvent.code_id == code_id).distinct().limit(50)
+    ).all()
+    provinces = {p for p in map(province_of, regions) if p}
+    return ScanState(row.scan_count, row.first_scanned_at, provinces)
+
+
+class LocalRecorder:
+    """Counts and queues scans in this process."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._queue: list[dict] = []
+        self._states: OrderedDict[int, ScanState] = OrderedDict()
+
+    def record(self, code_id: int, event: dict) -> ScanState:
+        """Count one scan of *code_id* and queue its event."""
+        with self._lock:
+            state = self._states.get(code_id)
+        if state is None:
+            base = _base_state(code_id)
+            with self._lock:
+                state = self._states.setdefault(code_id, base)
+        with self._lock:
+            self._states.move_to_end(code_id)
+            while len(self._states) > STATE_ENTRIES:
+                self._states.popitem(last=False)
+            previous = ScanState(state.count, state.first_at, set(state.provinces))
+            state.count += 1
+            state.first_at = state.first_at or event["scanned_at"]
+            province = province_of(event.get("region"))
+            if province:
+                state.provinces.add(province)
+            self._queue.append(event)
+            return ScanState(state.count, previous.first_at or state.first_at, set(state.provinces))
+
+    def take(self, limit: int = FLUSH_BATCH) -> list[dict]:
+        """Remove and return up to *limit* queued events."""
+        with self._lock:
+            taken, self._queue = self._queue[:limit], self._queue[limit:]
+        return taken
+
+    def requeue(self, events: list[dict]) -> None:
+        """Put events that could not be written back at the head of the queue."""
+        with self._lock:
+            self._queue[:0] = events
+
+    def pending(self) -> int:
+        """How many events wait to be written."""
+        with self._lock:
+            return len(self._queue)
+
+    def reset(self) -> None:
+        """Forget counts and queue (tests)."""
+        with self._lock:
+            self._queue.clear()
+            self._states.clear()
+
+
+class RedisRecorder:
+    """Counts and queues scans in Redis, shared by every worker."""
+
+    QUEUE = "yipin:scan:queue"
+
+    def __init__(self, client):
+        self.client = client
+
+    def _key(self, code_id: int) -> str:
+        return f"yipin:scan:code:{code_id}"
+
+    def record(self, code_id: int, event: dict) -> ScanState:
+        """Count one scan of *code_id* and queue its event."""
+        key = self._key(code_id)
+        if not self.client.exists(key):
+            base = _base_state(code_id)
+            pipe = self.client.pipeline()
+            pipe.hsetnx(key, "count", base.count)
+            if base.first_at:
+                pipe.hsetnx(key, "first", base.first_at.isoformat())
+            for province in base.provinces:
+                pipe.hsetnx(key, f"p:{province}", 1)
+            pipe.execute()
+        province = province_of(event.get("region"))
+        pipe = self.client.pipeline()
+        pipe.hget(key, "first")
+        pipe.hincrby(key, "count", 1)
+        pipe.hsetnx(key, "first", event["scanned_at"].isoformat())
+        if province:
+            pipe.hset(key, f"p:{province}", 1)
+        pipe.expire(key, STATE_TTL)
+        pipe.rpush(self.QUEUE, json.dumps(_to_json(event), ensure_ascii=False))
+        pipe.hkeys(key)
+        first_before, count, *_, keys = pipe.execute()
+        first = datetime.fromisoformat(first_before.decode()) if first_before else None
+        provinces = {k.decode()[2:] for k in keys if k.startswith(b"p:")}
+        return ScanState(count, first or event["scanned_at"], provinces)
+
+    def take(self, limit: int = FLUSH_BATCH) -> list[dict]:
+        """Remove and return up to *limit* queued events."""
+        raw = self.client.lpop(self.QUEUE, limit) or []
+        return [_from_json(item) for item in raw]
+
+    def requeue(self, events: list[dict]) -> None:
+        """Put events that could not be written back at the head of the queue."""
+        if events:
+            payload = [json.dumps(_to_json(e), ensure_ascii=False) for e in reversed(events)]
+            self.client.lpush(self.QUEUE, *payload)
+
+    def pending(self) -> int:
+        """How many events wait to be written."""
+        return self.client.llen(self.QUEUE)
+
+    def reset(self) -> None:
+        """Forget counts and queue (tests)."""
+        for key in self.client.scan_iter("yipin:scan:*"):
+            self.client.delete(key)
+
+
+def _to_json(event: dict) -> dict:
+    return {**event, "scanned_at": event["scanned_at"].isoformat()}
+
+
+def _from_json(raw: bytes) -> dict:
+    event = json.loads(raw)
+    event["scanned_at"] = datetime.fromisoformat(event["scanned_at"])
+    return event
+
+
+def write_events(events: list[dict]) -> None:
+    """Insert *events* and add them to their codes' counters (flushes, no commit)."""
+    if not events:
+        return
+    rows = [{**e, "channel": ScanChannel(e["channel"])} for e in events]
+    db.session.execute(insert(ScanEvent), rows)
+    per_code: dict[int, list[datetime]] = {}
+    for event in events:
+        per_code.setdefault(event["code_id"], []).append(event["scanned_at"])
+    for code_id, times in per_code.items():
+        first, last = min(times), max(times)
+        db.session.execute(
+            update(UnitCode)
+            .where(UnitCode.id == code_id)
+            .values(
+                scan_count=UnitCode.scan_count + len(times),
+                first_scanned_at=func.coalesce(UnitCode.first_scanned_at, first),
+                last_scanned_at=case(
+                    (UnitCode.last_scanned_at.is_(None), last),
+                    (UnitCode.last_scanned_at < last, last),
+                    else_=UnitCode.last_scanned_at,
+                ),
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+
+def flush(limit: int | None = None) -> int:
+    """Write queued events to the database and commit; return how many were written."""
+    recorder = current_app.extensions["scan_recorder"]
+    written = 0
+    while limit is None or written < limit:
+        events = recorder.take(FLUSH_BATCH)
+        if not events:
+            break
+        try:
+            write_events(events)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("could not write %d scan events; they are queued again", len(events))
+            recorder.requeue(events)  # keep them: scans are evidence
+            raise
+        written += len(events)
+    return written
+
+
+class Flusher(threading.Thread):
+    """A daemon thread that flushes the queue every few seconds, and once more at exit."""
+
+    def __init__(self, app: Flask, interval: float):
+        super().__init__(name="scan-flusher", daemon=True)
+        self.app, self.interval = app, interval
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        """Flush until stopped."""
+        while not self.stopped.wait(self.interval):
+            self.flush_once()
+
+    def flush_once(self) -> None:
+        """One flush inside an app context; errors are logged, never raised."""
+        with self.app.app_context():
+            try:
+                flush()
+            except Exception:  # noqa: BLE001 - logged in flush(); try again next time
+                pass
+
+    def stop(self) -> None:
+        """Stop the loop and write what is left."""
+        self.stopped.set()
+        self.flush_once()
+
+
+_flusher_lock = threading.Lock()
+
+
+def ensure_flusher(app: Flask) -> None:
+    """Start this process's flusher on first use (after any fork)."""
+    interval = app.config["SCAN_FLUSH_INTERVAL"]
+    if interval <= 0 or app.extensions.get("scan_flusher") is not None:
+        return
+    with _flusher_lock:
+        if app.extensions.get("scan_flusher") is None:
+            flusher = Flusher(app, interval)
+            app.extensions["scan_flusher"] = flusher
+            flusher.start()
+            atexit.register(flusher.stop)
+
+
+def init_recorder(app: Flask) -> None:
+    """Choose the recorder for *app* (Redis when configured)."""
+    client = app.extensions.get("redis")
+    app.extensions["scan_recorder"] = RedisRecorder(client) if client else LocalRecorder()
+    app.extensions["scan_flusher"] = None

@@ -1,0 +1,145 @@
+"""Schemas of the scan API: they validate the query and document the consumer view."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+
+class ScanArgsSchema(Schema):
+    """Optional context a client may add to a scan."""
+
+    region = fields.String(
+        load_default=None,
+        validate=validate.Length(max=50),
+        metadata={"description": "Coarse region (province and city), e.g. 福建省漳州市"},
+    )
+
+
+class ScanLinkArgsSchema(ScanArgsSchema):
+    """What the mini-program receives when WeChat opens it from a printed QR code."""
+
+    q = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=2048),
+        metadata={"description": "The URL-encoded printed link, as WeChat passes it"},
+    )
+    scancode_time = fields.Integer(load_default=None, metadata={"description": "Unix time"})
+
+
+class CodeSectionSchema(Schema):
+    """The scanned code."""
+
+    code = fields.String(metadata={"example": "W22XQRTG31T00D0J5"})
+    kind = fields.String(metadata={"example": "unit"})
+    serial = fields.Integer(metadata={"example": 3})
+    url = fields.String(metadata={"example": "https://yipin.example.cn/t/W22XQRTG31T00D0J5"})
+    digital_link = fields.String(allow_none=True)
+
+
+class AlertSchema(Schema):
+    """Something the consumer must read first."""
+
+    level = fields.String(metadata={"example": "danger"})
+    kind = fields.String(
+        metadata={
+            "example": "recalled",
+            "enum": ["recalled", "held", "expired", "counterfeit_suspected"],
+        }
+    )
+    message = fields.String(metadata={"example": "该批次产品已召回，请勿食用，可联系经营者退货。"})
+    reason = fields.String()
+
+
+class ScanSectionSchema(Schema):
+    """This scan."""
+
+    number = fields.Integer(metadata={"example": 2})
+    first_scanned_at = fields.String(metadata={"example": "2026-11-20T12:03:00+08:00"})
+    repeat = fields.Boolean()
+    notice = fields.String(
+        allow_none=True, metadata={"example": "该产品已于 2026年11月20日 被查询过，谨防假冒"}
+    )
+
+
+class ScanViewSchema(Schema):
+    """The consumer view: alerts first, then the product, workshop, batch and tests."""
+
+    code = fields.Nested(CodeSectionSchema)
+    alerts = fields.List(fields.Nested(AlertSchema))
+    scan = fields.Nested(ScanSectionSchema)
+    product = fields.Dict(
+        metadata={
+            "example": {
+                "name": "半里红曲酒",
+                "specification": "500mL/瓶",
+                "gtin": "06941234567010",
+                "shelf_life_days": None,
+            }
+        }
+    )
+    workshop = fields.Dict(
+        metadata={
+            "example": {
+                "name": "长泰区四大桶红曲酒坊",
+                "registration_no": "XZF3506252024001",
+                "trademark": "四大桶",
+                "zone": {"code": "banli", "name_zh": "半里小作坊集中加工区"},
+            }
+        }
+    )
+    batch = fields.Dict(
+        metadata={
+            "example": {
+                "batch_no": "SDT-20261120-01",
+                "state": "released",
+                "produced_on": "2026-11-20",
+                "raw_materials": [
+                    {
+                        "material": "糯米",
+                        "lot_no": "YL20261115-RICE03",
+                        "supplier": {"name": "漳州市丰谷粮油商行"},
+                        "acceptance": {"result": "accepted"},
+                    }
+                ],
+                "additives": [],
+            }
+        }
+    )
+    tests = fields.List(
+        fields.Dict(),
+        metadata={
+            "example": [
+                {
+                    "item": "铅（以Pb计）",
+                    "kind": "lab",
+                    "value": "0.05",
+                    "unit": "mg/kg",
+                    "limit": {
+                        "comparison": "max",
+                        "value": "0.5",
+                        "standard": "GB 2762",
+                        "verified": False,
+                    },
+                    "verdict": "pass",
+                    "agency": "半星红酒厂实验室（食品检测联盟）",
+                }
+            ]
+        },
+    )
+    inspection = fields.Dict(
+        allow_none=True, metadata={"example": {"date": "2026-09-01", "outcome": "satisfactory"}}
+    )
+    cameras = fields.List(
+        fields.Dict(),
+        metadata={
+            "example": [
+                {
+                    "area": "production",
+                    "name": "生产加工区",
+                    "live": False,
+                    "live_from": "06:00",
+                    "live_until": "20:00",
+                }
+            ]
+        },
+    )

@@ -1,0 +1,97 @@
+"""Operators issue and void the codes of their own batches."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from backend.codes import services
+from backend.codes.models import CodeKind
+from backend.codes.services import MAX_CODES_PER_CALL
+from backend.core.errors import ValidationError
+from backend.extensions import db
+from miniprogram_api.auth import current_user
+
+blp = Blueprint("codes", __name__, url_prefix="", description="Issuing and voiding codes")
+
+
+class IssueSchema(Schema):
+    """How many codes to issue."""
+
+    count = fields.Integer(
+        required=True,
+        validate=validate.Range(min=1, max=MAX_CODES_PER_CALL),
+        metadata={"example": 200},
+    )
+    kind = fields.Enum(CodeKind, by_value=True, load_default=CodeKind.UNIT)
+
+
+class IssuanceSchema(Schema):
+    """A run of issued codes."""
+
+    id = fields.Integer()
+    batch_no = fields.String(attribute="batch.batch_no")
+    kind = fields.String()
+    count = fields.Integer()
+    first_serial = fields.Integer()
+    last_serial = fields.Function(lambda i: i.first_serial + i.count - 1)
+    created_at = fields.DateTime()
+
+
+class VoidSchema(Schema):
+    """One code, or a serial range of a batch, and why."""
+
+    code = fields.String(validate=validate.Length(max=64))
+    batch_no = fields.String(validate=validate.Length(max=40))
+    first = fields.Integer(validate=validate.Range(min=1))
+    last = fields.Integer(validate=validate.Range(min=1))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class VoidResultSchema(Schema):
+    """How many codes were voided."""
+
+    voided = fields.Integer()
+
+
+@blp.route("/batches/<batch_no>/codes")
+class BatchCodes(MethodView):
+    """The codes of a batch."""
+
+    @blp.arguments(IssueSchema)
+    @blp.response(201, IssuanceSchema)
+    def post(self, args, batch_no):
+        """Issue codes for one of your batches (1 to 100,000 per call)."""
+        user = current_user()
+        issuance = services.issue_codes(
+            services.get_batch(batch_no), args["count"], kind=args["kind"], by=user
+        )
+        db.session.commit()
+        return issuance
+
+
+@blp.route("/codes/void")
+class VoidCodes(MethodView):
+    """Voiding codes."""
+
+    @blp.arguments(VoidSchema)
+    @blp.response(200, VoidResultSchema)
+    def post(self, args):
+        """Void one code, or a serial range of one of your batches (owners only)."""
+        user = current_user()
+        if args.get("code"):
+            result = services.void_code(args["code"], args["reason"], by=user)
+        elif args.get("batch_no") and args.get("first") and args.get("last"):
+            batch = services.get_batch(args["batch_no"])
+            result = services.void_range(
+                batch, args["first"], args["last"], args["reason"], by=user
+            )
+        else:
+            raise ValidationError(
+                "请提供码，或批次号及起止序号。",
+                slug="nothing_to_void",
+                errors={"code": ["give code, or batch_no with first and last"]},
+            )
+        db.session.commit()
+        return result

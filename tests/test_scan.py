@@ -1,0 +1,397 @@
+"""The consumer scan: API, H5 page, GS1 Digital Link, alerts, counting and bad input."""
+
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import func, select
+
+from backend.codes import recorder
+from backend.codes.models import ScanEvent, UnitCode
+from backend.codes.services import issue_codes
+from backend.production.batches import change_state
+from backend.production.models import BatchInput, BatchState, RawMaterialLot
+from backend.quality import standards
+from backend.quality.models import (
+    Inspection,
+    InspectionOutcome,
+    Sample,
+    TaskSource,
+    TestKind,
+    TestResult,
+)
+from backend.registry.models import ProductCategory
+from backend.video.models import Camera, CameraArea
+from tests.factories import BatchFactory, ProductFactory, SupplierFactory, WorkshopFactory
+
+HOST = "https://yipin.test"
+
+
+@pytest.fixture()
+def wine(db):
+    """A released batch of red yeast rice wine with a raw lot, a lab result and codes."""
+    standards.load_categories()
+    standards.load_standards()
+    workshop = WorkshopFactory(name="半里林氏红曲酒坊", trademark=None)
+    product = ProductFactory(
+        workshop=workshop,
+        category=db.session.get(ProductCategory, "huangjiu"),
+        name="半里红曲酒",
+        shelf_life_days=None,
+        labelled_alcohol=15.0,
+        gtin="06941234567010",
+    )
+    batch = BatchFactory(
+        product=product, batch_no="LIN-20261120-01", produced_on=date(2026, 11, 20)
+    )
+    supplier = SupplierFactory(name="古田县红曲米厂")
+    lot = RawMaterialLot(
+        workshop_id=workshop.id,
+        supplier_id=supplier.id,
+        lot_no="YL-1",
+        material_name="古田红曲",
+        quantity=Decimal(50),
+        unit="kg",
+        purchased_on=date(2026, 11, 15),
+        supplier_licence_checked=True,
+        certificate_checked=True,
+    )
+    db.session.add(lot)
+    db.session.flush()
+    db.session.add(BatchInput(batch_id=batch.id, raw_lot_id=lot.id, quantity=Decimal(5), unit="kg"))
+    sample = Sample(
+        sample_no="CJ-1",
+        kind=TestKind.LAB,
+        workshop_id=workshop.id,
+        product_id=product.id,
+        batch_id=batch.id,
+        task_source=TaskSource.DISTRICT,
+        sampled_at=datetime(2026, 11, 21, 2, tzinfo=UTC),
+        testing_agency="半星红酒厂实验室",
+    )
+    db.session.add(sample)
+    db.session.flush()
+    limit = standards.limit_for("huangjiu", "lead")
+    db.session.add(
+        TestResult(
+            sample_id=sample.id,
+            standard_limit_id=limit.id,
+            item_code="lead",
+            value=Decimal("0.05"),
+            unit="mg/kg",
+            verdict=standards.judge(limit, kind=TestKind.LAB, value="0.05"),
+            tested_at=datetime(2026, 11, 22, 7, tzinfo=UTC),
+        )
+    )
+    db.session.add(
+        Inspection(
+            workshop_id=workshop.id,
+            inspected_on=date(2026, 9, 1),
+            outcome=InspectionOutcome.SATISFACTORY,
+        )
+    )
+    db.session.add(
+        Camera(
+            workshop_id=workshop.id,
+            area=CameraArea.PRODUCTION,
+            name="生产加工区",
+            stream_name="lin-production",
+            stream_key="k",
+            live_from=time(6),
+            live_until=time(20),
+        )
+    )
+    for state in (BatchState.IN_PRODUCTION, BatchState.PENDING_RELEASE, BatchState.RELEASED):
+        change_state(batch, state)
+    issue_codes(batch, 3)
+    db.session.flush()
+    codes = db.session.scalars(
+        select(UnitCode.code).where(UnitCode.batch_id == batch.id).order_by(UnitCode.serial)
+    ).all()
+    return batch, codes
+
+
+def events(db):
+    recorder.flush()
+    return db.session.scalar(select(func.count(ScanEvent.id)))
+
+
+def test_api_scan_shows_the_whole_story(client, db, wine):
+    batch, codes = wine
+    response = client.get(f"/api/v1/scan/{codes[0]}?region=福建省漳州市")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    view = response.get_json()
+    assert view["code"]["code"] == codes[0]
+    assert view["code"]["url"] == f"{HOST}/t/{codes[0]}"
+    assert view["code"]["digital_link"] == (
+        f"{HOST}/01/06941234567010/10/LIN-20261120-01/21/{codes[0]}"
+    )
+    assert view["alerts"] == []
+    assert view["product"]["name"] == "半里红曲酒"
+    assert view["workshop"]["name"] == "半里林氏红曲酒坊"
+    assert view["batch"]["batch_no"] == "LIN-20261120-01"
+    assert view["batch"]["state"] == "released"
+    material = view["batch"]["raw_materials"][0]
+    assert material["supplier"]["name"] == "古田县红曲米厂"
+    assert material["acceptance"]["result"] == "accepted"
+    test = view["tests"][0]
+    assert (test["item_code"], test["verdict"], test["kind"]) == ("lead", "pass", "lab")
+    assert test["limit"]["value"] == "0.5" and test["limit"]["verified"] is False
+    assert view["inspection"]["outcome"] == "satisfactory"
+    assert view["cameras"][0]["live"] is False and view["cameras"][0]["live_from"] == "06:00"
+    assert view["scan"]["number"] == 1 and view["scan"]["repeat"] is False
+
+
+def test_a_second_scan_says_it_was_queried_before(client, db, wine):
+    _, codes = wine
+    client.get(f"/api/v1/scan/{codes[0]}")
+    second = client.get(f"/api/v1/scan/{codes[0]}").get_json()["scan"]
+    assert second["number"] == 2 and second["repeat"] is True
+    assert "被查询过，谨防假冒" in second["notice"] and second["notice"].startswith("该产品已于 ")
+    page = client.get(f"/t/{codes[0]}").get_data(as_text=True)
+    assert "被查询过，谨防假冒" in page
+    assert "本次为第 3 次查询" in page
+
+
+def test_scans_are_recorded_with_hashed_visitors(client, db, wine):
+    _, codes = wine
+    for _ in range(3):
+        assert client.get(f"/api/v1/scan/{codes[1]}?region=福建省厦门市").status_code == 200
+    assert client.get(f"/t/{codes[1]}").status_code == 200
+    assert events(db) == 4
+    code = db.session.scalar(select(UnitCode).where(UnitCode.code == codes[1]))
+    db.session.refresh(code)
+    assert code.scan_count == 4 and code.first_scanned_at is not None
+    rows = db.session.scalars(select(ScanEvent).where(ScanEvent.code_id == code.id)).all()
+    assert {r.channel.value for r in rows} == {"miniprogram", "h5"}
+    assert all(len(r.visitor_hash) == 64 and "127.0.0.1" not in r.visitor_hash for r in rows)
+    assert {r.region for r in rows} == {"福建省厦门市", None}
+
+
+def test_held_and_recalled_batches_say_so_first(client, db, wine):
+    batch, codes = wine
+    assert client.get(f"/api/v1/scan/{codes[0]}").get_json()["alerts"] == []
+    change_state(batch, BatchState.HELD, reason="苯甲酸快检阳性")
+    view = client.get(f"/api/v1/scan/{codes[0]}").get_json()
+    assert view["alerts"][0]["kind"] == "held" and view["alerts"][0]["level"] == "danger"
+    assert view["alerts"][0]["reason"] == "苯甲酸快检阳性"
+    change_state(batch, BatchState.RECALLED, reason="实验室确认不合格")
+    page = client.get(f"/t/{codes[0]}").get_data(as_text=True)
+    assert "已召回" in page
+    assert page.index("该批次产品已召回") < page.index("半里红曲酒</h1>")
+
+
+def test_expired_and_suspicious_codes_are_flagged(client, db, wine, app):
+    batch, codes = wine
+    batch.expires_on = date(2026, 11, 21)
+    db.session.flush()
+    client.get(f"/api/v1/scan/{codes[2]}?region=福建省漳州市")
+    view = client.get(f"/api/v1/scan/{codes[2]}?region=新疆维吾尔自治区乌鲁木齐市").get_json()
+    kinds = [a["kind"] for a in view["alerts"]]
+    assert "counterfeit_suspected" in kinds
+    # expiry is read when the view is built; this batch's view was cached before the change
+    db.session.expire_all()
+    from backend.codes.caching import forget_batch
+
+    forget_batch(batch.id)
+    kinds = [a["kind"] for a in client.get(f"/api/v1/scan/{codes[2]}").get_json()["alerts"]]
+    assert "expired" in kinds
+
+
+def test_the_printed_link_from_wechat(client, db, wine):
+    _, codes = wine
+    link = f"{HOST}/t/{codes[0]}"
+    once = client.get(f"/api/v1/scan?q={quote(link, safe='')}&scancode_time=1764000000")
+    assert once.status_code == 200 and once.get_json()["code"]["code"] == codes[0]
+    twice = client.get(f"/api/v1/scan?q={quote(quote(link, safe=''), safe='')}")
+    assert twice.status_code == 200
+    digital = f"{HOST}/01/06941234567010/10/LIN-20261120-01/21/{codes[1]}"
+    assert client.get(f"/api/v1/scan?q={quote(digital, safe='')}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "link, slug",
+    [
+        ("https://evil.example.com/t/{code}", "foreign_link"),
+        ("https://yipin.test.evil.com/t/{code}", "foreign_link"),
+        ("ftp://yipin.test/t/{code}", "foreign_link"),
+        ("https://yipin.test/x/{code}", "foreign_link"),
+        ("https://yipin.test/01/06941234567011/10/LIN-20261120-01/21/{code}", "bad_gtin"),
+        ("https://yipin.test/t/{lower}", "malformed_code"),
+        ("javascript:alert(1)", "foreign_link"),
+    ],
+)
+def test_links_that_are_not_ours_are_refused(client, db, wine, link, slug):
+    _, codes = wine
+    q = link.format(code=codes[0], lower=codes[0].lower())
+    response = client.get(f"/api/v1/scan?q={quote(q, safe='')}")
+    assert response.status_code == 422
+    body = response.get_json()
+    assert body["error"] == slug and set(body) == {"code", "status", "error", "message", "errors"}
+    assert events(db) == 0
+
+
+def test_the_digital_link_page(client, db, wine):
+    _, codes = wine
+    good = f"/01/06941234567010/10/LIN-20261120-01/21/{codes[0]}"
+    assert client.get(good).status_code == 200
+    for bad in (
+        f"/01/06941234567011/10/LIN-20261120-01/21/{codes[0]}",  # wrong check digit
+        f"/01/06941234567010/10/OTHER-BATCH/21/{codes[0]}",  # batch does not match
+        f"/01/09506000134352/10/LIN-20261120-01/21/{codes[0]}",  # another product
+    ):
+        response = client.get(bad)
+        assert response.status_code == 404, bad
+        assert "12315" in response.get_data(as_text=True)
+    assert events(db) == 1
+
+
+def malformed(code):
+    return [
+        code[:-1],  # wrong length
+        code[:-1] + ("0" if code[-1] != "0" else "1"),  # bad check character
+        code.lower(),
+        code[:5] + "码" + code[6:],  # non-ASCII
+        "A" * 10_000,
+        "' OR '1'='1",
+        "<script>alert(1)</script>",
+        "1; DROP TABLE unit_codes",
+    ]
+
+
+def test_malformed_codes_get_a_clear_error_and_write_nothing(client, db, wine):
+    _, codes = wine
+    for text in malformed(codes[0]):
+        api = client.get(f"/api/v1/scan/{quote(text, safe='')}")
+        assert api.status_code in (404, 422), text
+        body = api.get_json()
+        assert body["error"] in ("malformed_code", "not_found"), body
+        page = client.get(f"/t/{quote(text, safe='')}")
+        assert page.status_code == 404 and page.mimetype == "text/html"
+        assert "<script>alert(1)</script>" not in page.get_data(as_text=True)
+    from backend.extensions import limiter
+
+    limiter.reset()
+    unknown = "0" * 16
+    from backend.codes.codegen import check_character
+
+    unknown += check_character(unknown)
+    assert client.get(f"/api/v1/scan/{unknown}").get_json()["error"] == "code_not_found"
+    assert events(db) == 0
+
+
+def test_voided_codes_are_not_ours_any_more(client, db, wine, runner):
+    _, codes = wine
+    assert client.get(f"/api/v1/scan/{codes[0]}").status_code == 200
+    result = runner.invoke(args=["codes", "void", "--code", codes[0], "--reason", "标签损坏"])
+    assert result.exit_code == 0, result.output
+    assert client.get(f"/api/v1/scan/{codes[0]}").status_code == 404
+    assert client.get(f"/t/{codes[0]}").status_code == 404
+
+
+def test_guessing_codes_is_throttled(client, db, wine, app):
+    _, codes = wine
+    from backend.codes.codegen import generate_codes
+
+    statuses = [client.get(f"/api/v1/scan/{c}").status_code for c in generate_codes(12)]
+    assert statuses[:10] == [404] * 10
+    assert statuses[10:] == [429, 429]
+    body = client.get(f"/api/v1/scan/{codes[0]}").get_json()
+    assert body["error"] == "too_many_requests"  # the failure limit blocks this client now
+    assert set(body) == {"code", "status", "error", "message", "errors"}
+
+
+def test_genuine_scans_have_a_higher_limit(client, db, wine):
+    _, codes = wine
+    statuses = [client.get(f"/api/v1/scan/{codes[0]}").status_code for _ in range(61)]
+    assert statuses[:60] == [200] * 60 and statuses[60] == 429
+
+
+def test_the_wechat_verification_file(client, db):
+    response = client.get("/t/WxVerify123.txt")
+    assert response.status_code == 200
+    assert response.get_data(as_text=True) == "wx-verify-content-123"
+
+
+def test_the_scan_is_documented_with_examples(client, db):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    operation = spec["paths"]["/api/v1/scan/{code}"]["get"]
+    assert operation["summary"].startswith("Show the consumer view")
+    schema = spec["components"]["schemas"]["ScanView"]
+    assert "alerts" in schema["properties"] and "example" in schema["properties"]["batch"]
+    assert "/api/v1/scan" in spec["paths"]
+
+
+def test_operators_issue_codes_for_their_own_batches(client, db, wine):
+    from backend.accounts.models import MemberRole, Role, WorkshopMembership
+    from backend.accounts.tokens import issue_token
+    from tests.factories import UserFactory
+
+    batch, _ = wine
+    owner, stranger = UserFactory(role=Role.OPERATOR), UserFactory(role=Role.OPERATOR)
+    db.session.add(
+        WorkshopMembership(user_id=owner.id, workshop_id=batch.workshop_id, role=MemberRole.OWNER)
+    )
+    other = WorkshopFactory()
+    db.session.add(
+        WorkshopMembership(user_id=stranger.id, workshop_id=other.id, role=MemberRole.OWNER)
+    )
+    db.session.flush()
+    mine = {"Authorization": f"Bearer {issue_token(owner)}"}
+    theirs = {"Authorization": f"Bearer {issue_token(stranger)}"}
+    url = f"/api/v1/batches/{batch.batch_no}/codes"
+
+    created = client.post(url, json={"count": 50}, headers=mine)
+    assert created.status_code == 201, created.get_json()
+    assert created.get_json()["first_serial"] == 4 and created.get_json()["last_serial"] == 53
+    assert client.post(url, json={"count": 5}, headers=theirs).status_code == 403
+    assert client.post(url, json={"count": 5}).status_code == 401
+    for count in (0, -1, 10**9, "many"):
+        bad = client.post(url, json={"count": count}, headers=mine)
+        assert bad.status_code == 422 and bad.get_json()["error"] == "validation_failed"
+    assert (
+        client.post("/api/v1/batches/NOPE/codes", json={"count": 1}, headers=mine).status_code
+        == 404
+    )
+    total = db.session.scalar(select(func.count()).where(UnitCode.batch_id == batch.id))
+    assert total == 53
+
+    voided = client.post(
+        "/api/v1/codes/void",
+        headers=mine,
+        json={"batch_no": batch.batch_no, "first": 4, "last": 13, "reason": "印刷错误"},
+    )
+    assert voided.status_code == 200 and voided.get_json() == {"voided": 10}
+    refused = client.post(
+        "/api/v1/codes/void",
+        headers=theirs,
+        json={"batch_no": batch.batch_no, "first": 14, "last": 20, "reason": "x"},
+    )
+    assert refused.status_code == 403
+
+
+def test_the_cli_issues_many_codes_in_bulk(runner, db, wine):
+    batch, _ = wine
+    result = runner.invoke(args=["codes", "issue", "--batch", batch.batch_no, "--count", "2000"])
+    assert result.exit_code == 0, result.output
+    codes = db.session.scalars(select(UnitCode.code).where(UnitCode.batch_id == batch.id)).all()
+    assert len(codes) == len(set(codes)) == 2003
+    for count in ("0", "1000000000"):
+        refused = runner.invoke(
+            args=["codes", "issue", "--batch", batch.batch_no, "--count", count]
+        )
+        assert refused.exit_code != 0 and "100000" in refused.output
+    loose = runner.invoke(
+        args=["codes", "issue", "--batch", batch.batch_no, "--count", "1", "--batch-code"]
+    )
+    assert loose.exit_code == 0 and "batch code" in loose.output
+
+
+def test_recalled_batches_get_no_new_codes(db, wine):
+    batch, _ = wine
+    change_state(batch, BatchState.RECALLED, reason="召回")
+    from backend.core.errors import Conflict
+
+    with pytest.raises(Conflict):
+        issue_codes(batch, 1)
