@@ -82,6 +82,19 @@ def test_seed_demo_builds_the_zone_once_and_prints_scannable_urls(db, runner, cl
     assert "<strong>10</strong>" in home and "<strong>44</strong>" in home
     assert "四大桶" in home and "内坊豆腐" in home
 
+    # Every printed URL resolves; the held or recalled batch says so before anything else.
+    for code_text in urls:
+        code = db.session.scalar(select(UnitCode).where(UnitCode.code == code_text))
+        page = client.get(f"/t/{code_text}")
+        assert page.status_code == 200, code_text
+        html = page.get_data(as_text=True)
+        if code.batch.state in (BatchState.HELD, BatchState.RECALLED):
+            assert html.index('class="alert alert-danger"') < html.index("<h1>")
+        api = client.get(f"/api/v1/scan/{code_text}").get_json()
+        assert api["batch"]["batch_no"] == code.batch.batch_no
+    for link in re.findall(r"https://yipin\.test(/01/\S+)", first.output):
+        assert client.get(link).status_code == 200, link
+
     second = runner.invoke(args=["seed-demo"])
     assert second.exit_code == 0, second.output
     assert "nothing changed" in second.output
