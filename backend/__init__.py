@@ -8,9 +8,11 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
 
-from flask import Flask, request
+from babel import Locale
+from flask import Flask, g, request
 from flask_babel import get_locale
 
 from backend.config import INSTANCE_DIR, Config, ConfigError, config_class, normalise_database_url
@@ -64,7 +66,8 @@ def register_extensions(app: Flask) -> None:
     import backend.models  # noqa: F401  (every table, for Alembic)
     from backend.codes.recorder import init_recorder
     from backend.core.cache import init_cache
-    from backend.extensions import api, babel, db, limiter, migrate
+    from backend.core.ratelimit import init_rate_limits
+    from backend.extensions import api, babel, db, migrate
     from backend.jobs import init_celery
 
     if app.config["PROXY_FIX_X_FOR"]:
@@ -76,21 +79,40 @@ def register_extensions(app: Flask) -> None:
     init_cache(app)
     init_recorder(app)
     init_celery(app)
-    limiter.init_app(app)
+    init_rate_limits(app)
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["get_locale"] = get_locale
     api.init_app(app)
 
 
-def select_locale() -> str:
+@lru_cache(maxsize=8)
+def _locale(identifier: str) -> Locale:
+    """A parsed Locale; Babel's parser is slow enough to show on the scan path."""
+    return Locale.parse(identifier)
+
+
+@lru_cache(maxsize=512)
+def _best_language(header: str, languages: tuple[str, ...]) -> str:
+    """The best of *languages* for an Accept-Language header (parsed once per distinct header)."""
+    from werkzeug.datastructures import LanguageAccept
+    from werkzeug.http import parse_accept_header
+
+    return parse_accept_header(header, LanguageAccept).best_match(languages) or languages[0]
+
+
+def select_locale() -> Locale:
     """Chinese first: ?lang=, then the lang cookie, then Accept-Language, else zh_CN."""
     from flask import current_app
 
     languages = current_app.config["LANGUAGES"]
-    for wanted in (request.args.get("lang"), request.cookies.get("lang")):
-        if wanted in languages:
-            return wanted
-    return request.accept_languages.best_match(languages) or languages[0]
+    chosen = next(
+        (w for w in (request.args.get("lang"), request.cookies.get("lang")) if w in languages),
+        None,
+    )
+    if chosen is None:
+        chosen = _best_language(request.headers.get("Accept-Language", ""), tuple(languages))
+    g.locale_id = chosen
+    return _locale(chosen)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -66,11 +66,9 @@ class Config:
     SCAN_WARNING_THRESHOLD = 20  # scans of one code beyond this show a counterfeit warning
     SCAN_SALT = _env("SCAN_SALT")  # salt of visitor hashes (defaults to SECRET_KEY)
     SCAN_VIEW_TTL = 30  # seconds a batch's view is cached (also invalidated on change)
-    SCAN_FLUSH_INTERVAL = float(_env("SCAN_FLUSH_INTERVAL", "1.0"))  # 0: flush by hand
+    SCAN_FLUSH_INTERVAL = float(_env("SCAN_FLUSH_INTERVAL", "2.0"))  # 0: flush by hand
     SCAN_RATE_LIMIT = _env("SCAN_RATE_LIMIT", "60/minute")  # scans per client
     SCAN_FAILURE_LIMIT = _env("SCAN_FAILURE_LIMIT", "10/minute;40/hour")  # unknown codes
-    RATELIMIT_STORAGE_URI = _env("REDIS_URL", "memory://")
-    RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_ENABLED = _env("RATELIMIT_ENABLED", "1") == "1"
     # Number of proxies (nginx) in front of gunicorn whose X-Forwarded-For is trusted.
     PROXY_FIX_X_FOR = int(_env("PROXY_FIX_X_FOR", "0"))
@@ -113,7 +111,6 @@ class TestingConfig(Config):
     REDIS_URL = None
     CELERY_ALWAYS_EAGER = True
     SCAN_FLUSH_INTERVAL = 0.0
-    RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_ENABLED = True
     SCAN_RATE_LIMIT = "60/minute"
     SCAN_FAILURE_LIMIT = "10/minute;40/hour"

@@ -83,7 +83,9 @@ def handle_http_exception(exc: HTTPException):
 def handle_domain_error(exc: DomainError):
     """Render an error raised by a service; nothing it started is kept."""
     db.session.rollback()
-    return error_response(exc.status_code, exc.slug, exc.message, exc.errors)
+    response = error_response(exc.status_code, exc.slug, exc.message, exc.errors)
+    response.headers.update(getattr(exc, "headers", {}))
+    return response
 
 
 def handle_integrity_error(exc: IntegrityError):

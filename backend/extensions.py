@@ -1,8 +1,6 @@
 """Flask extensions, created unbound here and bound to the app in the factory."""
 
 from flask_babel import Babel
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
@@ -13,4 +11,3 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 babel = Babel()
 api = Api()
-limiter = Limiter(key_func=get_remote_address)

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
+from markupsafe import Markup
 
 from backend.codes import scan as scans
+from backend.codes.caching import page_key
 from backend.codes.models import ScanChannel
+from backend.core.cache import cache
 from backend.core.errors import NotFound, ValidationError
-from backend.extensions import limiter
-from miniprogram_api.scan import client_identity, failed, failure_limit, scan_limit
+from backend.core.i18n import current_locale_id
+from backend.core.i18n import gettext as _
+from miniprogram_api.scan import client_identity, rate_limited
 
 blueprint = Blueprint("scan_page", __name__, template_folder="templates")
+
+
+MARKER = "<!--yipin:this-scan-->"
 
 
 def _page(code: str, channel: ScanChannel, link: tuple[str, str] | None = None):
@@ -19,20 +26,59 @@ def _page(code: str, channel: ScanChannel, link: tuple[str, str] | None = None):
         result = scans.scan(code, channel=channel, visitor=client_identity(), link=link)
     except (NotFound, ValidationError):
         return render_template("scan/not_found.html"), 404
-    return render_template("scan/page.html", r=result, v=result.view)
+    head, tail = _cached_page(result)
+    return head + this_scan_html(result) + tail
+
+
+def _cached_page(result: scans.ScanResult) -> list[str]:
+    """The page around the per-scan part, rendered once per batch and language."""
+    key = page_key(result.code.batch_id, current_locale_id())
+    parts = cache().get(key)
+    if parts is None:
+        html = render_template("scan/page.html", v=result.view, marker=Markup(MARKER))
+        parts = html.split(MARKER, 1)
+        cache().set(key, parts, current_app.config["SCAN_VIEW_TTL"])
+    return parts
+
+
+def this_scan_html(result: scans.ScanResult) -> str:
+    """Alerts first, then this scan's number and the repeat-scan notice (escaped HTML)."""
+    html = []
+    for alert in result.alerts:
+        reason = Markup("<p>{}</p>").format(alert["reason"]) if alert["reason"] else ""
+        html.append(
+            Markup(
+                '<section class="alert alert-{}" role="alert"><strong>{}</strong>{}</section>'
+            ).format(alert["level"], alert["message"], reason)
+        )
+    scan = result.scan
+    if scan["notice"]:
+        html.append(
+            Markup('<section class="scan-info"><p class="notice">{}</p>').format(scan["notice"])
+        )
+    else:
+        html.append(
+            Markup('<section class="scan-info"><p class="first">{}</p>').format(
+                _("您是第一位查询此码的消费者。")
+            )
+        )
+    html.append(
+        Markup('<p class="count">{} · {} <code>{}</code></p></section>').format(
+            _("本次为第 %(n)s 次查询", n=scan["number"]), _("追溯码"), result.code.code
+        )
+    )
+    return "".join(html)
 
 
 @blueprint.get("/t/<path:code>")
-@limiter.limit(scan_limit, scope="scan")
-@limiter.limit(failure_limit, scope="scan-failures", deduct_when=failed)
+@rate_limited
 def by_code(code: str):
     """The page a printed QR code opens outside WeChat."""
     return _page(code, ScanChannel.H5)
 
 
 @blueprint.get("/01/<gtin>/10/<batch_no>/21/<path:code>")
-@limiter.limit(scan_limit, scope="scan")
-@limiter.limit(failure_limit, scope="scan-failures", deduct_when=failed)
+@rate_limited
 def by_digital_link(gtin: str, batch_no: str, code: str):
     """The same page for the GS1 Digital Link form of a code."""
     return _page(code.rstrip("/"), ScanChannel.DIGITAL_LINK, (gtin, batch_no))

@@ -61,11 +61,9 @@ def reset_schema() -> None:
 
 def reset_app_state(app) -> None:
     """Forget what the app keeps between requests: cache, scan counts, rate limits."""
-    from backend.extensions import limiter
-
     app.extensions["cache"].clear()
     app.extensions["scan_recorder"].reset()
-    limiter.reset()
+    app.extensions["rate_limits"].reset()
 
 
 @pytest.fixture(scope="session")

@@ -162,7 +162,11 @@ def test_scans_are_recorded_with_hashed_visitors(client, db, wine):
     assert events(db) == 4
     code = db.session.scalar(select(UnitCode).where(UnitCode.code == codes[1]))
     db.session.refresh(code)
-    assert code.scan_count == 4 and code.first_scanned_at is not None
+    assert code.scan_count == 4
+    rows = db.session.scalars(select(ScanEvent).where(ScanEvent.code_id == code.id)).all()
+    assert code.first_scanned_at == min(r.scanned_at for r in rows)
+    assert code.last_scanned_at == max(r.scanned_at for r in rows)
+    assert code.first_scanned_at.tzinfo is not None
     rows = db.session.scalars(select(ScanEvent).where(ScanEvent.code_id == code.id)).all()
     assert {r.channel.value for r in rows} == {"miniprogram", "h5"}
     assert all(len(r.visitor_hash) == 64 and "127.0.0.1" not in r.visitor_hash for r in rows)
@@ -260,9 +264,10 @@ def malformed(code):
     ]
 
 
-def test_malformed_codes_get_a_clear_error_and_write_nothing(client, db, wine):
+def test_malformed_codes_get_a_clear_error_and_write_nothing(client, db, wine, app):
     _, codes = wine
     for text in malformed(codes[0]):
+        app.extensions["rate_limits"].reset()  # this test is about the answers, not limits
         api = client.get(f"/api/v1/scan/{quote(text, safe='')}")
         assert api.status_code in (404, 422), text
         body = api.get_json()
@@ -270,9 +275,7 @@ def test_malformed_codes_get_a_clear_error_and_write_nothing(client, db, wine):
         page = client.get(f"/t/{quote(text, safe='')}")
         assert page.status_code == 404 and page.mimetype == "text/html"
         assert "<script>alert(1)</script>" not in page.get_data(as_text=True)
-    from backend.extensions import limiter
-
-    limiter.reset()
+    app.extensions["rate_limits"].reset()
     unknown = "0" * 16
     from backend.codes.codegen import check_character
 
@@ -297,8 +300,11 @@ def test_guessing_codes_is_throttled(client, db, wine, app):
     statuses = [client.get(f"/api/v1/scan/{c}").status_code for c in generate_codes(12)]
     assert statuses[:10] == [404] * 10
     assert statuses[10:] == [429, 429]
-    body = client.get(f"/api/v1/scan/{codes[0]}").get_json()
+    blocked = client.get(f"/api/v1/scan/{codes[0]}")
+    body = blocked.get_json()
     assert body["error"] == "too_many_requests"  # the failure limit blocks this client now
+    assert 0 < int(blocked.headers["Retry-After"]) <= 61
+    assert client.get(f"/t/{codes[0]}").status_code == 429
     assert set(body) == {"code", "status", "error", "message", "errors"}
 
 
@@ -395,3 +401,21 @@ def test_recalled_batches_get_no_new_codes(db, wine):
 
     with pytest.raises(Conflict):
         issue_codes(batch, 1)
+
+
+def test_a_scan_without_a_link_or_with_a_silly_region(client, db, wine):
+    _, codes = wine
+    missing = client.get("/api/v1/scan")
+    assert missing.status_code == 422 and missing.get_json()["error"] == "bad_link"
+    long_link = client.get("/api/v1/scan?q=" + "x" * 3000)
+    assert long_link.status_code == 422
+    odd = client.get(f"/api/v1/scan/{codes[0]}?region=" + quote("<b>x</b>" * 20))
+    assert odd.status_code == 200
+    recorder.flush()
+    assert db.session.scalar(select(ScanEvent.region)) is None  # implausible: not kept
+
+
+def test_query_parameters_are_documented(client, db):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    names = {p["name"] for p in spec["paths"]["/api/v1/scan"]["get"]["parameters"]}
+    assert {"q", "scancode_time", "region"} <= names

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask import current_app
+
 from backend.core.cache import cache
 
 
@@ -15,6 +17,11 @@ def batch_key(batch_id: int) -> str:
     return f"batchview:{batch_id}"
 
 
+def page_key(batch_id: int, locale: str) -> str:
+    """Key of the rendered batch part of the scan page, in one language."""
+    return f"batchpage:{batch_id}:{locale}"
+
+
 def forget_codes(codes: list[str]) -> None:
     """Drop cached code identities (after voiding)."""
     if codes:
@@ -23,4 +30,5 @@ def forget_codes(codes: list[str]) -> None:
 
 def forget_batch(batch_id: int) -> None:
     """Drop a batch's cached view (after a state change, a new result, a camera event)."""
-    cache().delete(batch_key(batch_id))
+    pages = [page_key(batch_id, locale) for locale in current_app.config["LANGUAGES"]]
+    cache().delete(batch_key(batch_id), *pages)

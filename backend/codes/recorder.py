@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import Flask, current_app
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import bindparam, case, func, insert, select, update
 
 from backend.codes.models import ScanChannel, ScanEvent, UnitCode
 from backend.extensions import db
@@ -194,22 +194,29 @@ def write_events(events: list[dict]) -> None:
     per_code: dict[int, list[datetime]] = {}
     for event in events:
         per_code.setdefault(event["code_id"], []).append(event["scanned_at"])
-    for code_id, times in per_code.items():
-        first, last = min(times), max(times)
-        db.session.execute(
-            update(UnitCode)
-            .where(UnitCode.id == code_id)
-            .values(
-                scan_count=UnitCode.scan_count + len(times),
-                first_scanned_at=func.coalesce(UnitCode.first_scanned_at, first),
-                last_scanned_at=case(
-                    (UnitCode.last_scanned_at.is_(None), last),
-                    (UnitCode.last_scanned_at < last, last),
-                    else_=UnitCode.last_scanned_at,
-                ),
-            )
-            .execution_options(synchronize_session=False)
+    table = UnitCode.__table__
+    first = bindparam("first", type_=table.c.first_scanned_at.type)
+    last = bindparam("last", type_=table.c.last_scanned_at.type)
+    counters = (
+        update(table)
+        .where(table.c.id == bindparam("code_id"))
+        .values(
+            scan_count=table.c.scan_count + bindparam("n"),
+            first_scanned_at=func.coalesce(table.c.first_scanned_at, first),
+            last_scanned_at=case(
+                (table.c.last_scanned_at.is_(None), last),
+                (table.c.last_scanned_at < last, last),
+                else_=table.c.last_scanned_at,
+            ),
         )
+    )
+    db.session.execute(
+        counters,
+        [
+            {"code_id": code_id, "n": len(times), "first": min(times), "last": max(times)}
+            for code_id, times in per_code.items()
+        ],
+    )
 
 
 def flush(limit: int | None = None) -> int:

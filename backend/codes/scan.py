@@ -16,7 +16,6 @@ from datetime import date, datetime
 from urllib.parse import unquote, urlsplit
 
 from flask import current_app
-from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -28,6 +27,7 @@ from backend.codes.services import parse_code
 from backend.codes.urls import digital_link, scan_url
 from backend.core.cache import cache, get_or_set
 from backend.core.errors import NotFound, ValidationError
+from backend.core.i18n import gettext as _
 from backend.core.time import SHANGHAI, local_today, utcnow
 from backend.extensions import db
 from backend.production.models import Batch, BatchInput, BatchState

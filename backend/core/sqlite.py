@@ -20,6 +20,8 @@ def _on_connect(dbapi_connection, _record) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=5000")
+        # Readers never wait for the scan flusher's writes (ignored for in-memory databases).
+        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
 

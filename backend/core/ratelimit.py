@@ -1,0 +1,159 @@
+"""Fixed-window rate limits: in-process by default, in Redis when REDIS_URL is set.
+
+Small on purpose: the scan path checks two limits per request, and a general-purpose
+limiter cost more than the rest of a cached scan. Limits are written like
+``"60/minute;1000/hour"``.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass
+
+from flask import Flask, current_app
+
+from backend.core.errors import DomainError
+
+PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+LIMIT = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour|day)\s*$")
+
+
+class RateLimited(DomainError):
+    """Too many requests from one client."""
+
+    status_code = 429
+    slug = "too_many_requests"
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.headers = {"Retry-After": str(retry_after)}
+
+
+@dataclass(frozen=True)
+class Window:
+    """At most `count` hits per `seconds`."""
+
+    count: int
+    seconds: int
+
+
+def parse_limits(text: str) -> tuple[Window, ...]:
+    """``"10/minute;40/hour"`` → two windows; ValueError on anything else."""
+    windows = []
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        match = LIMIT.match(part)
+        if not match:
+            raise ValueError(f"not a rate limit: {part!r}")
+        windows.append(Window(int(match.group(1)), PERIODS[match.group(2)]))
+    return tuple(windows)
+
+
+class LocalStore:
+    """Counters in this process (each worker counts on its own)."""
+
+    def __init__(self):
+        self._counts: dict[tuple[str, int, int], int] = {}
+        self._lock = threading.Lock()
+        self._swept = 0.0
+
+    def add(self, key: str, windows: tuple[Window, ...], amount: int, now: float) -> list[int]:
+        """Add *amount* to each window's counter and return the counts."""
+        out = []
+        with self._lock:
+            if now - self._swept > 60:
+                self._sweep(now)
+            for window in windows:
+                slot = (key, window.seconds, int(now // window.seconds))
+                count = self._counts.get(slot, 0) + amount
+                if amount:
+                    self._counts[slot] = count
+                out.append(count)
+        return out
+
+    def _sweep(self, now: float) -> None:
+        """Forget finished windows."""
+        self._swept = now
+        for slot in [s for s in self._counts if s[2] < int(now // s[1])]:
+            del self._counts[slot]
+
+    def reset(self) -> None:
+        """Forget every counter (tests)."""
+        with self._lock:
+            self._counts.clear()
+
+
+class RedisStore:
+    """Counters in Redis, shared by every worker and host."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def add(self, key: str, windows: tuple[Window, ...], amount: int, now: float) -> list[int]:
+        """Add *amount* to each window's counter and return the counts."""
+        pipe = self.client.pipeline(transaction=False)
+        for window in windows:
+            slot = f"yipin:rl:{key}:{window.seconds}:{int(now // window.seconds)}"
+            if amount:
+                pipe.incrby(slot, amount)
+                pipe.expire(slot, window.seconds + 1)
+            else:
+                pipe.get(slot)
+        replies = pipe.execute()
+        counts = replies[::2] if amount else replies
+        return [int(c or 0) for c in counts]
+
+    def reset(self) -> None:
+        """Forget every counter (tests)."""
+        for key in self.client.scan_iter("yipin:rl:*"):
+            self.client.delete(key)
+
+
+def init_rate_limits(app: Flask) -> None:
+    """Choose the counter store for *app*."""
+    client = app.extensions.get("redis")
+    app.extensions["rate_limits"] = RedisStore(client) if client else LocalStore()
+
+
+def _retry_after(windows: tuple[Window, ...], counts: list[int], now: float) -> int:
+    exceeded = [w for w, c in zip(windows, counts, strict=True) if c > w.count]
+    return max(int(w.seconds - now % w.seconds) + 1 for w in exceeded)
+
+
+def count(scope: str, client: str, limits: str) -> None:
+    """Count one request of *client* in *scope* without refusing it (e.g. a failed look-up)."""
+    if current_app.config["RATELIMIT_ENABLED"]:
+        windows = parse_limits_cached(limits)
+        current_app.extensions["rate_limits"].add(f"{scope}:{client}", windows, 1, time.time())
+
+
+def hit(scope: str, client: str, limits: str, message: str) -> None:
+    """Count one request of *client* in *scope*; RateLimited past any window's limit."""
+    if not current_app.config["RATELIMIT_ENABLED"]:
+        return
+    windows, now = parse_limits_cached(limits), time.time()
+    counts = current_app.extensions["rate_limits"].add(f"{scope}:{client}", windows, 1, now)
+    if any(c > w.count for w, c in zip(windows, counts, strict=True)):
+        raise RateLimited(message, _retry_after(windows, counts, now))
+
+
+def check(scope: str, client: str, limits: str, message: str) -> None:
+    """RateLimited when *client* is already past a limit in *scope* (counts nothing)."""
+    if not current_app.config["RATELIMIT_ENABLED"]:
+        return
+    windows, now = parse_limits_cached(limits), time.time()
+    counts = current_app.extensions["rate_limits"].add(f"{scope}:{client}", windows, 0, now)
+    if any(c >= w.count for w, c in zip(windows, counts, strict=True)):
+        raise RateLimited(message, _retry_after(windows, [c + 1 for c in counts], now))
+
+
+_parsed: dict[str, tuple[Window, ...]] = {}
+
+
+def parse_limits_cached(text: str) -> tuple[Window, ...]:
+    """parse_limits, remembered per text."""
+    windows = _parsed.get(text)
+    if windows is None:
+        windows = _parsed[text] = parse_limits(text)
+    return windows
