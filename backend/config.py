@@ -75,6 +75,8 @@ class Config:
     # WeChat's "scan ordinary link QR" domain verification file, e.g. /t/AbCd123.txt
     WECHAT_VERIFY_PATH = _env("WECHAT_VERIFY_PATH")
     WECHAT_VERIFY_CONTENT = _env("WECHAT_VERIFY_CONTENT", "")
+    # The mini-program page that opens for a scanned mini-program code (scene = the code).
+    WECHAT_SCAN_PAGE = _env("WECHAT_SCAN_PAGE", "pages/scan/index")
 
     @classmethod
     def validate(cls, settings: dict) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
@@ -95,3 +96,15 @@ class VoidCodes(MethodView):
             )
         db.session.commit()
         return result
+
+
+@blp.route("/codes/<code>/wxacode.png")
+class WxaCode(MethodView):
+    """The mini-program code image of a code."""
+
+    @blp.response(200, content_type="image/png")
+    @blp.alt_response(503, description="WeChat is not configured or not reachable")
+    def get(self, code):
+        """The mini-program code (scene = the code), an alternative label for operators."""
+        image = services.wxa_code_image(code, by=current_user())
+        return Response(image, mimetype="image/png")

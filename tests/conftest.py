@@ -18,6 +18,7 @@ from sqlalchemy import inspect, text
 from backend import create_app
 from backend.config import TestingConfig, normalise_database_url
 from backend.extensions import db as _db
+from tests.support.fake_wechat import fake_wechat  # noqa: F401  (fixture)
 from tests.support.network import block_network  # noqa: F401  (autouse guard)
 
 

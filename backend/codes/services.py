@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, insert, select, update
 
@@ -166,3 +167,14 @@ def void_range(
         .execution_options(synchronize_session=False)
     )
     return VoidResult(result.rowcount or 0)
+
+
+def wxa_code_image(code_text: str, *, by: User) -> bytes:
+    """The mini-program code image for a code (scene = the code), for operators' labels."""
+    from backend.integrations import wechat
+
+    code = db.session.scalar(select(UnitCode).where(UnitCode.code == parse_code(code_text)))
+    if code is None:
+        raise NotFound(_("该码不存在。"), slug="code_not_found")
+    require_workshop_member(by, code.batch.workshop_id)
+    return wechat.wxa_code_png(code.code, page=current_app.config["WECHAT_SCAN_PAGE"])

@@ -1,0 +1,1 @@
+"""Outside systems, each behind one module with a fake for the tests."""
