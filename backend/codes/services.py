@@ -84,26 +84,52 @@ def issue_codes(
     )
     db.session.add(issuance)
     db.session.flush()
-    now = utcnow()
-    codes = generate_codes(count)
-    for start in range(0, count, INSERT_CHUNK):
-        db.session.execute(
-            insert(UnitCode),
-            [
-                {
-                    "code": code,
-                    "batch_id": batch.id,
-                    "issuance_id": issuance.id,
-                    "serial": last + 1 + start + i,
-                    "kind": kind,
-                    "status": CodeStatus.ACTIVE,
-                    "scan_count": 0,
-                    "created_at": now,
-                }
-                for i, code in enumerate(codes[start : start + INSERT_CHUNK])
-            ],
+    rows = (
+        (
+            code,
+            batch.id,
+            issuance.id,
+            last + 1 + i,
+            kind.value,
+            CodeStatus.ACTIVE.value,
+            0,
+            utcnow(),
         )
+        for i, code in enumerate(generate_codes(count))
+    )
+    _bulk_insert_codes(rows)
     return issuance
+
+
+CODE_COLUMNS = (
+    "code",
+    "batch_id",
+    "issuance_id",
+    "serial",
+    "kind",
+    "status",
+    "scan_count",
+    "created_at",
+)
+
+
+def _bulk_insert_codes(rows) -> None:
+    """Insert code rows in bulk: COPY on PostgreSQL, chunked executemany elsewhere."""
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        cursor = connection.connection.driver_connection.cursor()
+        with cursor.copy(f"COPY unit_codes ({', '.join(CODE_COLUMNS)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    batch: list[dict] = []
+    for row in rows:
+        batch.append(dict(zip(CODE_COLUMNS, row, strict=True)))
+        if len(batch) == INSERT_CHUNK:
+            db.session.execute(insert(UnitCode.__table__), batch)
+            batch = []
+    if batch:
+        db.session.execute(insert(UnitCode.__table__), batch)
 
 
 @dataclass(frozen=True)
