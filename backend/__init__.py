@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from babel import Locale
-from flask import Flask, g, request
+from flask import Flask, g, has_request_context, request
 from flask_babel import get_locale
 
 from backend.config import INSTANCE_DIR, Config, ConfigError, config_class, normalise_database_url
@@ -101,10 +101,15 @@ def _best_language(header: str, languages: tuple[str, ...]) -> str:
 
 
 def select_locale() -> Locale:
-    """Chinese first: ?lang=, then the lang cookie, then Accept-Language, else zh_CN."""
+    """Chinese first: ?lang=, then the lang cookie, then Accept-Language, else zh_CN.
+
+    Outside a request (command line, background jobs) it is zh_CN.
+    """
     from flask import current_app
 
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # the command line and background jobs speak Chinese
+        return _locale(languages[0])
     chosen = next(
         (w for w in (request.args.get("lang"), request.cookies.get("lang")) if w in languages),
         None,

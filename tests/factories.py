@@ -18,12 +18,17 @@ from backend.models import (
     Brand,
     CodeIssuance,
     CodeKind,
+    MemberRole,
+    PrintJob,
+    PrintJobStatus,
     Product,
     ProductCategory,
     Role,
+    StoredFile,
     Supplier,
     User,
     Workshop,
+    WorkshopMembership,
     WorkshopStatus,
     Zone,
 )
@@ -152,3 +157,53 @@ class UserFactory(BaseFactory):
     role = Role.OPERATOR
     username = factory.Sequence(lambda n: f"user{n}")
     display_name = factory.Sequence(lambda n: f"用户{n}")
+
+
+class RegulatorFactory(UserFactory):
+    """A regulator of the district bureau (sees every workshop)."""
+
+    role = Role.REGULATOR
+    organisation = "漳州市长泰区市场监督管理局"
+
+
+class InspectorFactory(UserFactory):
+    """An inspector of the inspection alliance's laboratory."""
+
+    role = Role.INSPECTOR
+
+
+class WorkshopMembershipFactory(BaseFactory):
+    """An operator bound to a workshop (staff unless told otherwise)."""
+
+    class Meta:
+        model = WorkshopMembership
+
+    user = factory.SubFactory(UserFactory)
+    workshop_id = factory.LazyAttribute(lambda _: WorkshopFactory().id)
+    role = MemberRole.STAFF
+    active = True
+
+
+class StoredFileFactory(BaseFactory):
+    """Metadata of a stored file (the bytes are the test's business)."""
+
+    class Meta:
+        model = StoredFile
+
+    storage_key = factory.Sequence(lambda n: f"test/{n:06d}.pdf")
+    filename = factory.Sequence(lambda n: f"labels-{n}.pdf")
+    content_type = "application/pdf"
+    size = 0
+    sha256 = "0" * 64
+
+
+class PrintJobFactory(BaseFactory):
+    """A queued label-sheet job for an issuance."""
+
+    class Meta:
+        model = PrintJob
+
+    issuance = factory.SubFactory(CodeIssuanceFactory)
+    status = PrintJobStatus.QUEUED
+    done = 0
+    total = factory.SelfAttribute("issuance.count")

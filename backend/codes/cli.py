@@ -58,3 +58,69 @@ def void(code_text, batch_no, first, last, reason) -> None:
     else:
         raise click.UsageError("give --code, or --batch with --from and --to")
     click.echo(f"Voided {result.voided} code(s).")
+
+
+@codes_group.command("labels")
+@click.option("--batch", "batch_no", required=True, help="Batch number, e.g. SDT-20261120-01.")
+@click.option("--issuance", "issuance_id", type=int, help="Only this issuance of the batch.")
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, writable=True),
+    default="labels.pdf",
+    show_default=True,
+    help="Where to write the PDF.",
+)
+def labels(batch_no: str, issuance_id: int | None, out_path: str) -> None:
+    """Print the A4 label sheet (PDF) of a batch's active codes, or of one issuance."""
+    from backend.codes import printing
+    from backend.codes.labels import DEFAULT_LAYOUT
+
+    shown = -1
+
+    def progress(done: int, total: int) -> None:
+        nonlocal shown
+        step = done * 10 // total
+        if step != shown:
+            shown = step
+            click.echo(f"  {done:,}/{total:,} labels ({done * 100 // total}%)")
+
+    try:
+        batch = services.get_batch(batch_no)
+        issuance = printing.get_issuance(issuance_id) if issuance_id is not None else None
+        result = _write_atomically(
+            out_path,
+            lambda out: printing.render_labels(out, batch, issuance=issuance, progress=progress),
+        )
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {out_path}: {exc.strerror}") from None
+    click.echo(
+        f"Wrote {result.labels:,} label(s) on {result.pages:,} page(s) "
+        f"({DEFAULT_LAYOUT.name}) to {out_path}, {result.size / 1024:,.0f} KiB."
+    )
+
+
+def _write_atomically(path: str, write):
+    """Call *write* with a file beside *path*, then rename it into place (never half a file)."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    target = Path(path)
+    handle = tempfile.NamedTemporaryFile(  # renamed into place below, or removed
+        dir=target.resolve().parent, prefix=f".{target.name}.", suffix=".part", delete=False
+    )
+    try:
+        with handle:
+            result = write(handle)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(handle.name, 0o666 & ~umask)  # as an ordinary new file, not mkstemp's 0600
+        os.replace(handle.name, target)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+    return result

@@ -1,4 +1,4 @@
-"""Code tables: issuance runs, unit codes and scan events."""
+"""Code tables: issuance runs, unit codes, scan events and label print jobs."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from backend.core.models import Base, CreatedMixin
+from backend.core.models import Base, CreatedMixin, TimestampMixin
 from backend.core.types import BigIntKey, enum_type
 
 if TYPE_CHECKING:
+    from backend.files.models import StoredFile
     from backend.production.models import Batch
 
 
@@ -104,3 +105,38 @@ class ScanEvent(Base):
     region: Mapped[str | None] = mapped_column(String(50))
     # HMAC-SHA256 of the openid (or of the client address for H5) with a server salt.
     visitor_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class PrintJobStatus(enum.StrEnum):
+    """Where a label-sheet job stands."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class PrintJob(TimestampMixin, Base):
+    """The label sheet of one issuance, rendered in the background; progress in done/total."""
+
+    __tablename__ = "print_jobs"
+    __table_args__ = (
+        CheckConstraint("done >= 0 AND total >= 0 AND done <= total", name="progress_range"),
+        Index("ix_print_jobs_issuance_status", "issuance_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issuance_id: Mapped[int] = mapped_column(ForeignKey("code_issuances.id", ondelete="RESTRICT"))
+    status: Mapped[PrintJobStatus] = mapped_column(
+        enum_type(PrintJobStatus), default=PrintJobStatus.QUEUED
+    )
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(String(500))
+    file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_files.id", ondelete="SET NULL"))
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+    issuance: Mapped[CodeIssuance] = relationship()
+    file: Mapped[StoredFile | None] = relationship()
