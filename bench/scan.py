@@ -169,7 +169,7 @@ def main() -> int:
         "RATELIMIT_ENABLED": "1",
         "SCAN_RATE_LIMIT": "1000000000/minute",  # one loopback client makes every request
         "SCAN_FAILURE_LIMIT": "1000000000/minute",
-        "SCAN_FLUSH_INTERVAL": "2.0",
+        "SCAN_FLUSH_INTERVAL": "5.0",
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "GUNICORN_WORKERS": "2",
     }
