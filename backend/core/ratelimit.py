@@ -16,6 +16,7 @@ from flask import Flask, current_app
 
 from backend.core.errors import DomainError
 
+clock = time.time  # replaced by tests that need a still clock
 PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 LIMIT = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour|day)\s*$")
 
@@ -125,14 +126,14 @@ def count(scope: str, client: str, limits: str) -> None:
     """Count one request of *client* in *scope* without refusing it (e.g. a failed look-up)."""
     if current_app.config["RATELIMIT_ENABLED"]:
         windows = parse_limits_cached(limits)
-        current_app.extensions["rate_limits"].add(f"{scope}:{client}", windows, 1, time.time())
+        current_app.extensions["rate_limits"].add(f"{scope}:{client}", windows, 1, clock())
 
 
 def hit(scope: str, client: str, limits: str, message: str) -> None:
     """Count one request of *client* in *scope*; RateLimited past any window's limit."""
     if not current_app.config["RATELIMIT_ENABLED"]:
         return
-    windows, now = parse_limits_cached(limits), time.time()
+    windows, now = parse_limits_cached(limits), clock()
     counts = current_app.extensions["rate_limits"].add(f"{scope}:{client}", windows, 1, now)
     if any(c > w.count for w, c in zip(windows, counts, strict=True)):
         raise RateLimited(message, _retry_after(windows, counts, now))
@@ -142,7 +143,7 @@ def check(scope: str, client: str, limits: str, message: str) -> None:
     """RateLimited when *client* is already past a limit in *scope* (counts nothing)."""
     if not current_app.config["RATELIMIT_ENABLED"]:
         return
-    windows, now = parse_limits_cached(limits), time.time()
+    windows, now = parse_limits_cached(limits), clock()
     counts = current_app.extensions["rate_limits"].add(f"{scope}:{client}", windows, 0, now)
     if any(c >= w.count for w, c in zip(windows, counts, strict=True)):
         raise RateLimited(message, _retry_after(windows, [c + 1 for c in counts], now))
