@@ -1,7 +1,6 @@
 """The consumer scan: API, H5 page, GS1 Digital Link, alerts, counting and bad input."""
 
-from datetime import UTC, date, datetime, time
-from decimal import Decimal
+from datetime import date
 from urllib.parse import quote
 
 import pytest
@@ -11,105 +10,10 @@ from backend.codes import recorder
 from backend.codes.models import ScanEvent, UnitCode
 from backend.codes.services import issue_codes
 from backend.production.batches import change_state
-from backend.production.models import BatchInput, BatchState, RawMaterialLot
-from backend.quality import standards
-from backend.quality.models import (
-    Inspection,
-    InspectionOutcome,
-    Sample,
-    TaskSource,
-    TestKind,
-    TestResult,
-)
-from backend.registry.models import ProductCategory
-from backend.video.models import Camera, CameraArea
-from tests.factories import BatchFactory, ProductFactory, SupplierFactory, WorkshopFactory
+from backend.production.models import BatchState
+from tests.factories import WorkshopFactory
 
 HOST = "https://yipin.test"
-
-
-@pytest.fixture()
-def wine(db):
-    """A released batch of red yeast rice wine with a raw lot, a lab result and codes."""
-    standards.load_categories()
-    standards.load_standards()
-    workshop = WorkshopFactory(name="半里林氏红曲酒坊", trademark=None)
-    product = ProductFactory(
-        workshop=workshop,
-        category=db.session.get(ProductCategory, "huangjiu"),
-        name="半里红曲酒",
-        shelf_life_days=None,
-        labelled_alcohol=15.0,
-        gtin="06941234567010",
-    )
-    batch = BatchFactory(
-        product=product, batch_no="LIN-20261120-01", produced_on=date(2026, 11, 20)
-    )
-    supplier = SupplierFactory(name="古田县红曲米厂")
-    lot = RawMaterialLot(
-        workshop_id=workshop.id,
-        supplier_id=supplier.id,
-        lot_no="YL-1",
-        material_name="古田红曲",
-        quantity=Decimal(50),
-        unit="kg",
-        purchased_on=date(2026, 11, 15),
-        supplier_licence_checked=True,
-        certificate_checked=True,
-    )
-    db.session.add(lot)
-    db.session.flush()
-    db.session.add(BatchInput(batch_id=batch.id, raw_lot_id=lot.id, quantity=Decimal(5), unit="kg"))
-    sample = Sample(
-        sample_no="CJ-1",
-        kind=TestKind.LAB,
-        workshop_id=workshop.id,
-        product_id=product.id,
-        batch_id=batch.id,
-        task_source=TaskSource.DISTRICT,
-        sampled_at=datetime(2026, 11, 21, 2, tzinfo=UTC),
-        testing_agency="半星红酒厂实验室",
-    )
-    db.session.add(sample)
-    db.session.flush()
-    limit = standards.limit_for("huangjiu", "lead")
-    db.session.add(
-        TestResult(
-            sample_id=sample.id,
-            standard_limit_id=limit.id,
-            item_code="lead",
-            value=Decimal("0.05"),
-            unit="mg/kg",
-            verdict=standards.judge(limit, kind=TestKind.LAB, value="0.05"),
-            tested_at=datetime(2026, 11, 22, 7, tzinfo=UTC),
-        )
-    )
-    db.session.add(
-        Inspection(
-            workshop_id=workshop.id,
-            inspected_on=date(2026, 9, 1),
-            outcome=InspectionOutcome.SATISFACTORY,
-        )
-    )
-    db.session.add(
-        Camera(
-            workshop_id=workshop.id,
-            area=CameraArea.PRODUCTION,
-            name="生产加工区",
-            stream_name="lin-production",
-            stream_key="k",
-            live_from=time(6),
-            live_until=time(20),
-        )
-    )
-    for state in (BatchState.IN_PRODUCTION, BatchState.PENDING_RELEASE, BatchState.RELEASED):
-        change_state(batch, state)
-    issue_codes(batch, 3)
-    db.session.flush()
-    codes = db.session.scalars(
-        select(UnitCode.code).where(UnitCode.batch_id == batch.id).order_by(UnitCode.serial)
-    ).all()
-    return batch, codes
 
 
 def events(db):

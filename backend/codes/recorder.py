@@ -236,7 +236,11 @@ def write_events(events: list[dict]) -> None:
 
 
 def flush(limit: int | None = None) -> int:
-    """Write queued events to the database and commit; return how many were written."""
+    """Write queued events to the database and commit; return how many were written.
+
+    A batch that cannot be written goes back to the head of the queue (scans are evidence)
+    and the error is raised; the flusher thread logs it and tries again later.
+    """
     recorder = current_app.extensions["scan_recorder"]
     written = 0
     while limit is None or written < limit:
@@ -244,10 +248,10 @@ def flush(limit: int | None = None) -> int:
         if not events:
             break
         try:
-            write_events(events)
+            with db.session.begin_nested():  # a failure undoes this batch only
+                write_events(events)
             db.session.commit()
         except Exception:
-            db.session.rollback()
             log.exception("could not write %d scan events; they are queued again", len(events))
             recorder.requeue(events)  # keep them: scans are evidence
             raise

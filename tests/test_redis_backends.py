@@ -1,0 +1,97 @@
+"""The scan path on Redis: shared cache, scan counts and queue, rate limits.
+
+Uses the machine's Redis on 127.0.0.1:6379 (database 15, emptied around each test).
+"""
+
+import pytest
+import redis
+from sqlalchemy import func, select
+
+from backend.codes import recorder
+from backend.codes.models import ScanEvent, UnitCode
+from backend.codes.recorder import RedisRecorder
+from backend.core.cache import RedisCache
+from backend.core.ratelimit import RedisStore, Window
+
+
+@pytest.fixture()
+def on_redis(app, monkeypatch):
+    client = redis.Redis.from_url("redis://127.0.0.1:6379/15")
+    client.flushdb()
+    monkeypatch.setitem(app.extensions, "redis", client)
+    monkeypatch.setitem(app.extensions, "cache", RedisCache(client))
+    monkeypatch.setitem(app.extensions, "scan_recorder", RedisRecorder(client))
+    monkeypatch.setitem(app.extensions, "rate_limits", RedisStore(client))
+    yield client
+    client.flushdb()
+    client.close()
+
+
+def test_scans_are_counted_and_queued_in_redis(client, db, wine, on_redis):
+    _, codes = wine
+    first = client.get(f"/api/v1/scan/{codes[0]}?region=福建省漳州市").get_json()
+    second = client.get(f"/api/v1/scan/{codes[0]}?region=广东省广州市").get_json()
+    assert first["scan"]["number"] == 1 and second["scan"]["number"] == 2
+    assert "counterfeit_suspected" in [a["kind"] for a in second["alerts"]]  # two provinces
+    assert on_redis.llen(RedisRecorder.QUEUE) == 2
+    assert on_redis.exists(f"yipin:cache:batchview:{wine[0].id}")
+
+    assert recorder.flush() == 2
+    assert on_redis.llen(RedisRecorder.QUEUE) == 0
+    assert db.session.scalar(select(func.count(ScanEvent.id))) == 2
+    code = db.session.scalar(select(UnitCode).where(UnitCode.code == codes[0]))
+    db.session.refresh(code)
+    assert code.scan_count == 2
+
+
+def test_a_failed_write_puts_the_events_back(db, wine, on_redis, app, monkeypatch):
+    _, codes = wine
+    code_id = db.session.scalar(select(UnitCode.id).where(UnitCode.code == codes[1]))
+    rec = app.extensions["scan_recorder"]
+    from backend.core.time import utcnow
+
+    rec.record(
+        code_id,
+        {
+            "code_id": code_id,
+            "scanned_at": utcnow(),
+            "channel": "h5",
+            "region": None,
+            "visitor_hash": "0" * 64,
+        },
+    )
+
+    def broken(events):
+        raise RuntimeError("database away")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(recorder, "write_events", broken)
+        with pytest.raises(RuntimeError):
+            recorder.flush()
+    assert rec.pending() == 1  # evidence is kept, not dropped
+    assert recorder.flush() == 1 and rec.pending() == 0
+
+
+def test_the_cache_is_shared_and_forgotten_on_change(client, db, wine, on_redis):
+    from backend.production.batches import change_state
+    from backend.production.models import BatchState
+
+    batch, codes = wine
+    client.get(f"/t/{codes[0]}")
+    keys = {k.decode() for k in on_redis.scan_iter("yipin:cache:*")}
+    assert f"yipin:cache:batchview:{batch.id}" in keys
+    assert f"yipin:cache:batchpage:{batch.id}:zh_CN" in keys
+    change_state(batch, BatchState.HELD, reason="复检")
+    keys = {k.decode() for k in on_redis.scan_iter("yipin:cache:*")}
+    assert not any(k.startswith("yipin:cache:batch") for k in keys)
+    assert client.get(f"/api/v1/scan/{codes[0]}").get_json()["alerts"][0]["kind"] == "held"
+
+
+def test_rate_limit_windows_in_redis(on_redis):
+    store, windows = RedisStore(on_redis), (Window(2, 60), Window(5, 3600))
+    assert store.add("c", windows, 1, 120.0) == [1, 1]
+    assert store.add("c", windows, 1, 130.0) == [2, 2]
+    assert store.add("c", windows, 0, 131.0) == [2, 2]
+    assert store.add("c", windows, 1, 185.0) == [1, 3]  # a new minute, the same hour
+    ttl = on_redis.ttl(f"yipin:rl:c:60:{185 // 60}")
+    assert 0 < ttl <= 61
