@@ -13,6 +13,7 @@ from backend.codes.services import MAX_CODES_PER_CALL
 from backend.core.errors import ValidationError
 from backend.extensions import db
 from miniprogram_api.auth import current_user
+from miniprogram_api.idempotency import idempotent
 
 blp = Blueprint("codes", __name__, url_prefix="", description="Issuing and voiding codes")
 
@@ -59,6 +60,8 @@ class VoidResultSchema(Schema):
 @blp.route("/batches/<batch_no>/codes")
 class BatchCodes(MethodView):
     """The codes of a batch."""
+
+    decorators = [idempotent]
 
     @blp.arguments(IssueSchema)
     @blp.response(201, IssuanceSchema)
