@@ -38,6 +38,7 @@ from backend.production.models import (
     BatchState,
     BatchStateChange,
     Buyer,
+    LedgerAttachment,
     LedgerEntry,
     LedgerKind,
     RawMaterialLot,
@@ -78,6 +79,11 @@ from backend.registry.models import (
     Zone,
     workshop_product_types,
 )
+from backend.reminders.models import (
+    ReminderKind,
+    ReminderLog,
+    ReminderStatus,
+)
 from backend.training.models import (
     Training,
     TrainingAttendance,
@@ -91,6 +97,9 @@ from backend.video.models import (
 )
 
 __all__ = [
+    "ReminderKind",
+    "ReminderLog",
+    "ReminderStatus",
     "AcceptanceResult",
     "AdditiveUse",
     "ApiToken",
@@ -122,6 +131,7 @@ __all__ = [
     "InspectionOutcome",
     "InviteCode",
     "ItemResult",
+    "LedgerAttachment",
     "LedgerEntry",
     "LedgerKind",
     "MemberRole",

@@ -130,3 +130,6 @@ class Ping(MethodView):
     def get(self):
         """Answer at once, touching nothing."""
         return jsonify(ok=True)
+
+
+blueprints = [blp, ping]

@@ -195,6 +195,8 @@ class AdditiveUse(Base):
         ForeignKey("raw_material_lots.id", ondelete="RESTRICT"), index=True
     )
     additive_name: Mapped[str] = mapped_column(String(100))
+    # The standards table's item code (e.g. benzoic_acid) when the additive is one it rules.
+    additive_code: Mapped[str | None] = mapped_column(String(40))
     purpose: Mapped[str] = mapped_column(String(100), default="")
     amount: Mapped[Decimal] = mapped_column(Quantity)
     unit: Mapped[str] = mapped_column(String(10))
@@ -247,6 +249,19 @@ class LedgerEntry(Base):
     retain_until: Mapped[date] = mapped_column(Date, index=True)
 
     corrects: Mapped[LedgerEntry | None] = relationship(remote_side=[id])
+
+
+class LedgerAttachment(Base):
+    """A photo or voucher kept with a ledger entry (its SHA-256 is also in the payload)."""
+
+    __tablename__ = "ledger_attachments"
+    __table_args__ = (UniqueConstraint("entry_id", "file_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(
+        ForeignKey("ledger_entries.id", ondelete="RESTRICT"), index=True
+    )
+    file_id: Mapped[int] = mapped_column(ForeignKey("stored_files.id", ondelete="RESTRICT"))
 
 
 class Buyer(TimestampMixin, Base):

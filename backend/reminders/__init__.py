@@ -1,0 +1,1 @@
+"""Reminders: WeChat subscribe messages for incomplete ledgers and expiring certificates."""
