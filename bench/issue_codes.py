@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.databases import throwaway_database  # noqa: E402
 
 
 def main() -> int:
@@ -32,59 +32,40 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
 
-    pg_db = None
-    if args.db == "sqlite":
-        url = f"sqlite:///{tempfile.mkdtemp(prefix='yipin-bench-')}/codes.db"
-    else:
-        pg_db = f"yipin_bench_codes_{os.getpid()}"
-        subprocess.run(
-            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"CREATE DATABASE {pg_db}"],
-            check=True,
-        )
-        url = f"postgresql://postgres@127.0.0.1:5432/{pg_db}"
-    os.environ.update(YIPIN_ENV="production", SECRET_KEY="bench-only", DATABASE_URL=url)
-    try:
-        import flask_migrate
-        from sqlalchemy import func, select
-
-        from backend import create_app
-        from backend.codes.models import UnitCode
-        from backend.codes.services import get_batch, issue_codes
-        from backend.demo.seed import seed_demo
-        from backend.extensions import db
-
-        app = create_app()
-        with app.app_context():
-            flask_migrate.upgrade()
-            report = seed_demo()
-            db.session.commit()
-            batch_no = report.samples[0].batch_no
-            print(f"database: {args.db}; batch {batch_no}; {args.count:,} codes per run")
-            for run in range(1, args.runs + 1):
-                started = time.perf_counter()
-                issue_codes(get_batch(batch_no), args.count)
-                db.session.commit()
-                elapsed = time.perf_counter() - started
-                print(f"run {run}: {elapsed:.2f} s ({args.count / elapsed:,.0f} codes/s)")
-            total = db.session.scalar(select(func.count(UnitCode.id)))
-            print(f"unit_codes rows now: {total:,}")
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        if pg_db:
-            subprocess.run(
-                [
-                    "psql",
-                    "-h",
-                    "127.0.0.1",
-                    "-U",
-                    "postgres",
-                    "-qc",
-                    f"DROP DATABASE IF EXISTS {pg_db}",
-                ],
-                check=False,
-            )
+    with throwaway_database(args.db, "codes") as url:
+        run(args, url)
     return 0
+
+
+def run(args, url: str) -> None:
+    """Seed the database at *url* and time the runs."""
+    os.environ.update(YIPIN_ENV="production", SECRET_KEY="bench-only", DATABASE_URL=url)
+    import flask_migrate
+    from sqlalchemy import func, select
+
+    from backend import create_app
+    from backend.codes.models import UnitCode
+    from backend.codes.services import get_batch, issue_codes
+    from backend.demo.seed import seed_demo
+    from backend.extensions import db
+
+    app = create_app()
+    with app.app_context():
+        flask_migrate.upgrade()
+        report = seed_demo()
+        db.session.commit()
+        batch_no = report.samples[0].batch_no
+        print(f"database: {args.db}; batch {batch_no}; {args.count:,} codes per run")
+        for n in range(1, args.runs + 1):
+            started = time.perf_counter()
+            issue_codes(get_batch(batch_no), args.count)
+            db.session.commit()
+            elapsed = time.perf_counter() - started
+            print(f"run {n}: {elapsed:.2f} s ({args.count / elapsed:,.0f} codes/s)")
+        total = db.session.scalar(select(func.count(UnitCode.id)))
+        print(f"unit_codes rows now: {total:,}")
+        db.session.remove()
+        db.engine.dispose()
 
 
 if __name__ == "__main__":

@@ -26,9 +26,14 @@ import sys
 import tempfile
 import time
 import urllib.request
+from contextlib import ExitStack
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.databases import throwaway_database  # noqa: E402
+
 VENV_BIN = Path(sys.executable).parent
 WRK_LINE = re.compile(r"(\d+) requests in")
 NON_2XX = re.compile(r"Non-2xx or 3xx responses: (\d+)")
@@ -174,16 +179,8 @@ def main() -> int:
         "GUNICORN_WORKERS": "2",
     }
     env.pop("REDIS_URL", None)
-    pg_db = None
-    if args.db == "sqlite":
-        env["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.db'}"
-    else:
-        pg_db = f"yipin_bench_{os.getpid()}"
-        subprocess.run(
-            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"CREATE DATABASE {pg_db}"],
-            check=True,
-        )
-        env["DATABASE_URL"] = f"postgresql://postgres@127.0.0.1:5432/{pg_db}"
+    databases = ExitStack()
+    env["DATABASE_URL"] = databases.enter_context(throwaway_database(args.db, "scan"))
     server = None
     try:
         flask(env, "db", "upgrade")
@@ -233,19 +230,7 @@ def main() -> int:
     finally:
         if server is not None:
             server.kill()
-        if pg_db:
-            subprocess.run(
-                [
-                    "psql",
-                    "-h",
-                    "127.0.0.1",
-                    "-U",
-                    "postgres",
-                    "-qc",
-                    f"DROP DATABASE IF EXISTS {pg_db}",
-                ],
-                check=False,
-            )
+        databases.close()
 
     trivial = sum(r["rps"] for r in results[routes[0][0]]) / 2
     report = {
