@@ -21,6 +21,7 @@ from backend.extensions import db as _db
 from tests.support.fake_wechat import fake_wechat  # noqa: F401  (fixture)
 from tests.support.network import block_network  # noqa: F401  (autouse guard)
 from tests.support.scenarios import wine  # noqa: F401  (fixture)
+from tests.support.workshop_day import shop  # noqa: F401  (fixture)
 
 
 def make_config(database_url: str, **overrides) -> type[TestingConfig]:

@@ -34,6 +34,7 @@ from backend.core.time import SHANGHAI, local_today, utcnow
 from backend.demo import facts
 from backend.extensions import db
 from backend.production import batches as batch_rules
+from backend.production import entries as ledger_payloads
 from backend.production.ledger import append_entry
 from backend.production.models import (
     AdditiveUse,
@@ -399,6 +400,16 @@ class DemoBuilder:
                     expires_on=issued + timedelta(days=365),
                 )
             )
+            if issued > self.start:  # last year's certificate covered the days before
+                db.session.add(
+                    HealthCertificate(
+                        staff_id=person.id,
+                        cert_no=f"JKZ{issued.year - 1}{workshop.id:03d}{i + 1:02d}",
+                        issued_by="长泰区疾病预防控制中心",
+                        issued_on=issued - timedelta(days=365),
+                        expires_on=issued,
+                    )
+                )
         self.staff[workshop.id] = people
         db.session.flush()
 
@@ -586,18 +597,7 @@ class DemoBuilder:
                     workshop,
                     LedgerKind.RAW_ACCEPTANCE,
                     at(day, 7, 30),
-                    {
-                        "material": name,
-                        "supplier": supplier.name,
-                        "quantity": lot.quantity,
-                        "unit": unit,
-                        "supplier_batch_no": lot.supplier_batch_no,
-                        "produced_on": produced,
-                        "shelf_life_days": shelf,
-                        "licence_checked": True,
-                        "certificate_checked": True,
-                        "result": "accepted",
-                    },
+                    ledger_payloads.acceptance_payload(lot),
                     raw_lot=lot,
                 )
                 day += timedelta(days=7 if shelf > 30 else 3)
@@ -652,17 +652,7 @@ class DemoBuilder:
             workshop,
             LedgerKind.PRODUCTION,
             at(day, 9),
-            {
-                "product": product.name,
-                "batch_no": batch.batch_no,
-                "quantity": batch.planned_quantity,
-                "unit": batch.unit,
-                "process": batch.process_notes,
-                "inputs": [
-                    {"lot_no": i.raw_lot.lot_no, "quantity": i.quantity, "unit": i.unit}
-                    for i in batch.inputs
-                ],
-            },
+            ledger_payloads.production_payload(batch, batch.process_notes, stage="opened"),
             batch=batch,
         )
         for use in batch.additive_uses:
@@ -670,13 +660,7 @@ class DemoBuilder:
                 workshop,
                 LedgerKind.ADDITIVE_USE,
                 at(day, 9, 30),
-                {
-                    "batch_no": batch.batch_no,
-                    "additive": use.additive_name,
-                    "purpose": use.purpose,
-                    "amount": use.amount,
-                    "unit": use.unit,
-                },
+                ledger_payloads.additive_payload(batch, use),
                 batch=batch,
             )
         batch_rules.change_state(
@@ -700,13 +684,12 @@ class DemoBuilder:
                 workshop,
                 LedgerKind.OUTGOING_INSPECTION,
                 at(release_day, 8),
-                {
-                    "batch_no": batch.batch_no,
-                    "product": product.name,
-                    "inspection_cert_no": f"CJ{batch.batch_no}",
-                    "result": "合格",
-                    "items": ["感官", "净含量", "标签"],
-                },
+                ledger_payloads.inspection_payload(
+                    batch,
+                    inspection_cert_no=f"CJ{batch.batch_no}",
+                    items=["感官", "净含量", "标签"],
+                    result="pass",
+                ),
                 batch=batch,
             )
         return batch
@@ -1092,16 +1075,7 @@ class DemoBuilder:
                 workshop,
                 LedgerKind.SALE,
                 at(day, 14),
-                {
-                    "batch_no": batch.batch_no,
-                    "product": batch.product.name,
-                    "quantity": part,
-                    "unit": batch.unit,
-                    "buyer": buyer.name,
-                    "buyer_address": buyer.address,
-                    "buyer_contact": buyer.contact_phone,
-                    "document_no": shipment.document_no,
-                },
+                ledger_payloads.sale_payload(shipment),
                 batch=batch,
                 shipment=shipment,
             )
@@ -1118,13 +1092,14 @@ class DemoBuilder:
                     at(day, 6, 50),
                     {
                         "checks": [
-                            {
-                                "staff": s.name,
-                                "temperature": round(self.rng.uniform(36.1, 36.9), 1),
-                                "symptoms": False,
-                                "hand_wounds": False,
-                                "fit_for_work": True,
-                            }
+                            ledger_payloads.staff_check(
+                                s,
+                                ledger_payloads.valid_certificate(s, day),
+                                temperature=round(self.rng.uniform(36.1, 36.9), 1),
+                                symptoms=False,
+                                hand_wounds=False,
+                                fit_for_work=ledger_payloads.valid_certificate(s, day) is not None,
+                            )
                             for s in staff
                         ],
                     },
@@ -1134,12 +1109,13 @@ class DemoBuilder:
                     workshop,
                     LedgerKind.CLEANING,
                     at(day, 18),
-                    {
-                        "what": "生产车间地面、操作台、容器工具",
-                        "how": "清水冲洗后84消毒液擦拭",
-                        "disinfectant": "84消毒液（1:200）",
-                        "by": self.rng.choice(staff).name,
-                    },
+                    ledger_payloads.cleaning_payload(
+                        "生产车间地面、操作台、容器工具",
+                        "清水冲洗后84消毒液擦拭",
+                        "84消毒液（1:200）",
+                        self.rng.choice(staff),
+                        "",
+                    ),
                 )
             day += timedelta(days=1)
 

@@ -150,12 +150,17 @@ class ChainResult:
     ok: bool
     broken_at_seq: int | None = None
     reason: str = ""
+    workshop_id: int | None = None
+    broken_entry_id: int | None = None
 
     def describe(self) -> str:
-        """One line for the command line."""
+        """One line for the command line, naming the workshop and the first broken entry."""
         if self.ok:
             return f"{self.registration_no}: {self.entries} entries, chain intact"
-        return f"{self.registration_no}: BROKEN at entry {self.broken_at_seq}: {self.reason}"
+        return (
+            f"{self.registration_no} (workshop id {self.workshop_id}): BROKEN at entry "
+            f"{self.broken_at_seq} (entry id {self.broken_entry_id}): {self.reason}"
+        )
 
 
 def verify_chain(workshop: Workshop) -> ChainResult:
@@ -174,16 +179,25 @@ def verify_chain(workshop: Workshop) -> ChainResult:
         elif compute_hash(entry) != entry.entry_hash:
             problem = "content does not match its hash"
         if problem:
-            return ChainResult(workshop.registration_no, count, False, entry.seq, problem)
+            return ChainResult(
+                workshop.registration_no, count, False, entry.seq, problem, workshop.id, entry.id
+            )
         prev_hash = entry.entry_hash
-    return ChainResult(workshop.registration_no, count, True)
+    return ChainResult(workshop.registration_no, count, True, workshop_id=workshop.id)
 
 
 def verify_chains(registration_no: str | None = None) -> list[ChainResult]:
-    """Verify one workshop's chain, or every chain that has entries."""
+    """Verify one workshop's chain, or every chain that has entries.
+
+    The workshop is named by its registration number or, failing that, its numeric id.
+    """
     query = select(Workshop).order_by(Workshop.registration_no)
     if registration_no:
-        query = query.where(Workshop.registration_no == registration_no)
+        named = Workshop.registration_no == registration_no
+        if registration_no.isascii() and registration_no.isdigit() and len(registration_no) < 19:
+            by_id = db.session.scalar(select(Workshop.id).where(named)) is None
+            named = Workshop.id == int(registration_no) if by_id else named
+        query = query.where(named)
     else:
         having = select(LedgerEntry.workshop_id).group_by(LedgerEntry.workshop_id)
         query = query.where(Workshop.id.in_(having))
