@@ -133,34 +133,22 @@ def open_batches(workshop_id: int, day: date) -> list[Batch]:
     when it was produced on or before the day.
     """
     start, end = day_bounds(day)
-    entered = db.session.execute(
-        select(BatchStateChange.batch_id, BatchStateChange.changed_at)
-        .join(Batch, Batch.id == BatchStateChange.batch_id)
-        .where(
-            Batch.workshop_id == workshop_id,
-            BatchStateChange.to_state == BatchState.IN_PRODUCTION,
-            BatchStateChange.changed_at < end,
-        )
-    ).all()
-    ids = set()
-    for batch_id, entered_at in entered:
-        left = db.session.scalar(
-            select(BatchStateChange.changed_at)
-            .where(
-                BatchStateChange.batch_id == batch_id,
-                BatchStateChange.from_state == BatchState.IN_PRODUCTION,
-                BatchStateChange.changed_at >= entered_at,
-            )
-            .order_by(BatchStateChange.changed_at)
-            .limit(1)
-        )
-        if left is None or left >= start:
-            ids.add(batch_id)
+    # The machine enters in_production once (from draft) and leaves it once.
+    entered = exists().where(
+        BatchStateChange.batch_id == Batch.id,
+        BatchStateChange.to_state == BatchState.IN_PRODUCTION,
+        BatchStateChange.changed_at < end,
+    )
+    left_before = exists().where(
+        BatchStateChange.batch_id == Batch.id,
+        BatchStateChange.from_state == BatchState.IN_PRODUCTION,
+        BatchStateChange.changed_at < start,
+    )
     no_history = ~exists().where(BatchStateChange.batch_id == Batch.id)
     query = select(Batch).where(
         Batch.workshop_id == workshop_id,
         or_(
-            Batch.id.in_(ids),
+            and_(entered, ~left_before),
             and_(
                 Batch.state == BatchState.IN_PRODUCTION,
                 no_history,
