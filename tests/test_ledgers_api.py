@@ -866,6 +866,8 @@ def test_regulators_read_but_do_not_write_inspectors_do_neither(client, db, shop
     for path in ("/today", "/ledgers", "/ledgers/cleaning/last"):
         assert client.get(base + path, headers=shop.regulator_headers).status_code == 200, path
         assert client.get(base + path, headers=shop.inspector_headers).status_code == 403, path
+        missing = client.get(f"{API}/999999{path}", headers=shop.regulator_headers)
+        assert missing.status_code == 404, path
     for headers in (shop.regulator_headers, shop.inspector_headers):
         answer = client.post(f"{base}/ledgers/cleaning", json=bodies["cleaning"], headers=headers)
         assert answer.status_code == 403 and answer.get_json()["error"] == "operators_only"

@@ -16,12 +16,16 @@ from flask_babel import gettext as _
 
 from backend.accounts.models import MemberRole, Role, User
 from backend.accounts.permissions import membership, require_workshop_member
-from backend.core.errors import Forbidden
+from backend.core.errors import Forbidden, NotFound
+from backend.extensions import db
+from backend.registry.models import Workshop
 
 
 def require_reader(user: User, workshop_id: int) -> None:
-    """The workshop's operators and regulators may read."""
+    """The workshop's operators and regulators may read (404 for a workshop that is not)."""
     require_workshop_member(user, workshop_id)
+    if db.session.get(Workshop, workshop_id) is None:
+        raise NotFound(_("作坊不存在。"), slug="workshop_not_found")
 
 
 def require_operator(user: User, workshop_id: int, *, owner: bool = False) -> None:
