@@ -2,7 +2,8 @@
 
 Operators of the workshop open batches, record additives and move a batch through
 production; releasing is for the owner; holding, recalling and lifting a hold are for
-inspectors and regulators. Lists are for the workshop's operators and regulators.
+regulators (with the rules of backend.quality.sampling). Lists are for the workshop's
+operators and regulators.
 """
 
 from __future__ import annotations
@@ -232,7 +233,7 @@ class BatchStateView(MethodView):
     @blp.arguments(BatchStateSchema)
     @blp.response(200, BatchSchema)
     def post(self, data, batch_no):
-        """Move a batch (operators: production and release; supervisors: hold, recall)."""
+        """Move a batch (operators: production and release; regulators: hold, recall)."""
         user = current_user()
         batch = operations.move_batch(operations.batch_by_no(batch_no), user, data)
         db.session.commit()

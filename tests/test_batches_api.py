@@ -456,21 +456,24 @@ def test_an_operators_batch_goes_to_release_with_an_outgoing_inspection(client, 
     )  # released → released is nobody's move; lifting a hold is a supervisor's
 
 
-def test_holds_and_recalls_are_for_inspectors_and_regulators(client, db, shop):
+def test_holds_and_recalls_are_never_an_operators(client, db, shop):
+    """They go to the quality rules: regulators by hand, with a reason."""
     batch = BatchFactory(product=shop.product, batch_no="FY-REL", state=BatchState.RELEASED)
     for headers in (shop.owner_headers, shop.staff_headers, shop.other_headers):
         for to in ("held", "recalled"):
             answer = move(client, batch.batch_no, headers, to=to, reason="快检阳性")
-            assert answer.status_code == 403 and answer.get_json()["error"] == "supervisors_only"
-    no_reason = move(client, batch.batch_no, shop.inspector_headers, to="held")
-    assert no_reason.status_code == 422 and no_reason.get_json()["error"] == "reason_required"
-    held = move(
-        client, batch.batch_no, shop.inspector_headers, to="held", reason="快检阳性，待实验室确认"
-    )
-    assert held.status_code == 200 and held.get_json()["hold_reason"] == "快检阳性，待实验室确认"
+            assert answer.status_code == 403 and answer.get_json()["error"] == "regulators_only"
+    inspector = move(client, batch.batch_no, shop.inspector_headers, to="held", reason="怀疑")
+    assert inspector.status_code == 403 and inspector.get_json()["error"] == "regulators_only"
+    no_reason = move(client, batch.batch_no, shop.regulator_headers, to="held")
+    assert no_reason.status_code == 422 and no_reason.get_json()["error"] == "reason_needed"
+    held = move(client, batch.batch_no, shop.regulator_headers, to="held", reason="投诉待查")
+    assert held.status_code == 200 and held.get_json()["hold_reason"] == "投诉待查"
     # The owner cannot lift a hold; a regulator can, or recall.
     lift = move(client, batch.batch_no, shop.owner_headers, to="released", inspection=INSPECTION)
     assert lift.status_code == 403
+    lifted = move(client, batch.batch_no, shop.regulator_headers, to="released", reason="查无问题")
+    assert lifted.status_code == 200 and lifted.get_json()["state"] == "released"
     recalled = move(
         client, batch.batch_no, shop.regulator_headers, to="recalled", reason="实验室确认不合格"
     )

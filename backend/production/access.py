@@ -7,7 +7,8 @@
   workshop's evidence.
 - Owner-only: releasing a batch, and correcting an entry someone else recorded (staff may
   correct their own entries).
-- Holding, recalling and lifting a hold: inspectors and regulators, never operators.
+- Holding, recalling and lifting a hold: regulators, never operators; the rules are
+  :mod:`backend.quality.sampling`'s (a hold is lifted only once the lab has answered).
 """
 
 from __future__ import annotations
@@ -42,8 +43,6 @@ def is_owner(user: User, workshop_id: int) -> bool:
 
 
 def require_supervisor(user: User) -> None:
-    """Holds and recalls belong to inspectors and regulators."""
-    if user.role not in (Role.INSPECTOR, Role.REGULATOR):
-        raise Forbidden(
-            _("暂控、召回和解除暂控只能由检测人员或监管人员操作。"), slug="supervisors_only"
-        )
+    """Holds, recalls and lifting a hold belong to regulators."""
+    if user.role is not Role.REGULATOR:
+        raise Forbidden(_("暂控、召回和解除暂控只能由监管人员操作。"), slug="regulators_only")

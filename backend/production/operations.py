@@ -16,8 +16,9 @@ Rules:
   production.
 - States follow DESIGN.md. Operators move draft → in_production → pending_release, and an
   owner releases a pending batch with a passing outgoing inspection (出厂检验), which is
-  written to the ledger. Holding, recalling and lifting a hold (held → released) belong to
-  inspectors and regulators and need a reason.
+  written to the ledger. Holding, recalling and lifting a hold (held → released) are never
+  an operator's (403); they go to :mod:`backend.quality.sampling` (regulators, with a
+  reason; a hold is lifted only once the lab has answered every screen).
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from backend.production.models import (
     LedgerKind,
     RawMaterialLot,
 )
+from backend.quality import sampling
 from backend.quality.additives import check_permitted
 from backend.quality.models import StandardLimit
 from backend.quality.standards import category_chain
@@ -447,16 +449,15 @@ def move_batch(batch: Batch, user: User, data: dict) -> Batch:
         to is S.RELEASED and batch.state in (S.HELD, S.RELEASED, S.RECALLED)
     )
     if supervisory:
+        # One set of rules for holds: backend.quality.sampling (regulators by hand; lifting a
+        # hold only once the lab has answered every screen).
         require_supervisor(user)
-        st = entries.stamp(user, body)
-        if not reason:
-            raise ValidationError(
-                _("暂控、召回或解除暂控须写明原因。"),
-                slug="reason_required",
-                errors={"reason": ["required"]},
-            )
-        change_state(batch, to, reason=reason, by_user_id=user.id, at=st.occurred_at)
-        return batch
+        action = {
+            S.HELD: sampling.hold_batch,
+            S.RECALLED: sampling.recall_batch,
+            S.RELEASED: sampling.release_batch,
+        }[to]
+        return action(batch, reason, user)
     require_operator(user, batch.workshop_id, owner=to is S.RELEASED)
     st = entries.stamp(user, body)
     if to is S.IN_PRODUCTION:

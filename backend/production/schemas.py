@@ -437,7 +437,7 @@ class OpenBatchSchema(StrictSchema):
 
 
 class BatchStateSchema(StrictSchema):
-    """Move a batch: operators to in_production, pending_release, released; inspectors and
+    """Move a batch: operators to in_production, pending_release, released (owners);
     regulators to held, recalled, or released (lifting a hold)."""
 
     to = fields.String(
