@@ -181,14 +181,13 @@ class RawLots(MethodView):
 class WorkshopBatches(MethodView):
     """A workshop's batches."""
 
-    decorators = [idempotent]
-
     @blp.arguments(BatchArgs, location="query")
     @blp.response(200, BatchPageSchema)
     def get(self, args, workshop_id):
         """List batches, newest first, with inputs and additives."""
         return operations.list_batches(workshop_id, current_user(), **args)
 
+    @idempotent
     @blp.arguments(OpenBatchSchema)
     @blp.response(201, BatchSchema)
     def post(self, data, workshop_id):
