@@ -11,11 +11,13 @@ from backend.extensions import db
 
 def register(app: Flask) -> None:
     """Attach every command group to the app."""
+    from backend.accounts.cli import invites_group
     from backend.codes.cli import codes_group
 
     app.cli.add_command(seed_demo)
     app.cli.add_command(ledger_group)
     app.cli.add_command(codes_group)
+    app.cli.add_command(invites_group)
 
 
 @click.command("seed-demo")

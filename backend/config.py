@@ -44,8 +44,23 @@ class Config:
     WECHAT_APPID = _env("WECHAT_APPID")
     WECHAT_SECRET = _env("WECHAT_SECRET")
     WECHAT_API_BASE_URL = _env("WECHAT_API_BASE_URL", "https://api.weixin.qq.com/")
+    WECHAT_TIMEOUT = float(_env("WECHAT_TIMEOUT", "5"))  # seconds for each call to WeChat
     REDIS_URL = _env("REDIS_URL")
     UPLOAD_DIR = _env("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
+    # Uploads (ledger photos, vouchers, reports): the largest file accepted; any request
+    # body past it plus room for the multipart envelope is refused with a 413.
+    UPLOAD_MAX_BYTES = int(_env("UPLOAD_MAX_BYTES", str(8 * 1024 * 1024)))
+    MAX_CONTENT_LENGTH = UPLOAD_MAX_BYTES + 64 * 1024
+    # Where files live: "local" (UPLOAD_DIR) or "s3" (an S3-compatible bucket, via boto3).
+    STORAGE_BACKEND = _env("STORAGE_BACKEND", "local")
+    S3_BUCKET = _env("S3_BUCKET")
+    S3_ENDPOINT_URL = _env("S3_ENDPOINT_URL")  # unset: AWS itself
+    S3_REGION = _env("S3_REGION", "us-east-1")
+    S3_PREFIX = _env("S3_PREFIX", "")  # e.g. "yipin/" to share a bucket
+    AWS_ACCESS_KEY_ID = _env("AWS_ACCESS_KEY_ID")  # unset: boto3's own credential chain
+    AWS_SECRET_ACCESS_KEY = _env("AWS_SECRET_ACCESS_KEY")
+    # Wrong invite codes an operator may enter before being told to wait.
+    INVITE_FAILURE_LIMIT = _env("INVITE_FAILURE_LIMIT", "10/hour")
     # Chinese font for label sheets (``path`` or ``path#face``); found on the system if unset.
     LABEL_FONT_PATH = _env("LABEL_FONT_PATH")
     # Background jobs: Celery on Redis when REDIS_URL is set, run inline otherwise.
@@ -87,6 +102,7 @@ class Config:
                 "(or set YIPIN_ENV=development for a local run)."
             )
         _check_database_url(settings.get("SQLALCHEMY_DATABASE_URI"))
+        _check_storage(settings)
 
 
 class DevelopmentConfig(Config):
@@ -117,6 +133,7 @@ class TestingConfig(Config):
     SCAN_RATE_LIMIT = "60/minute"
     SCAN_FAILURE_LIMIT = "10/minute;40/hour"
     WECHAT_VERIFY_PATH = "/t/WxVerify123.txt"
+    STORAGE_BACKEND = "local"
     WECHAT_VERIFY_CONTENT = "wx-verify-content-123"
 
 
@@ -167,6 +184,15 @@ def _check_database_url(url: str | None) -> None:
             f"DATABASE_URL asks for the driver {parsed.drivername!r}, which SQLAlchemy does "
             "not know: use postgresql:// or sqlite:///."
         ) from None
+
+
+def _check_storage(settings: dict) -> None:
+    """Raise :class:`ConfigError` unless the file storage backend is known and complete."""
+    backend = settings.get("STORAGE_BACKEND") or "local"
+    if backend not in ("local", "s3"):
+        raise ConfigError(f"STORAGE_BACKEND={backend!r} is not one of local, s3.")
+    if backend == "s3" and not settings.get("S3_BUCKET"):
+        raise ConfigError("STORAGE_BACKEND=s3 needs S3_BUCKET: the name of the bucket to use.")
 
 
 def normalise_database_url(url: str) -> str:

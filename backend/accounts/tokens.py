@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from backend.accounts.models import ApiToken, User
 from backend.core.errors import Unauthorized
+from backend.core.i18n import gettext as _
 from backend.core.time import utcnow
 from backend.extensions import db
 
@@ -34,13 +35,49 @@ def issue_token(user: User, ttl: timedelta = TOKEN_TTL) -> str:
 def authenticate(secret: str | None) -> User:
     """The active user a bearer token belongs to, or Unauthorized."""
     if not secret:
-        raise Unauthorized("请先登录。", slug="token_missing")
+        raise Unauthorized(_("请先登录。"), slug="token_missing")
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_secret(secret)))
     now = utcnow()
     if token is None or token.revoked_at is not None:
-        raise Unauthorized("登录凭证无效，请重新登录。", slug="token_invalid")
+        raise Unauthorized(_("登录凭证无效，请重新登录。"), slug="token_invalid")
     if token.expires_at <= now:
-        raise Unauthorized("登录已过期，请重新登录。", slug="token_expired")
+        raise Unauthorized(_("登录已过期，请重新登录。"), slug="token_expired")
     if not token.user.active:
-        raise Unauthorized("账号已停用。", slug="user_inactive")
+        raise Unauthorized(_("账号已停用。"), slug="user_inactive")
     return token.user
+
+
+def token_expiry(secret: str) -> datetime | None:
+    """When the token *secret* expires (None for an unknown token)."""
+    return db.session.scalar(
+        select(ApiToken.expires_at).where(ApiToken.token_hash == hash_secret(secret))
+    )
+
+
+def revoke_token(secret: str) -> bool:
+    """Revoke the token *secret* (flushed); False when it was unknown or already revoked."""
+    result = db.session.execute(
+        update(ApiToken)
+        .where(ApiToken.token_hash == hash_secret(secret), ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.flush()
+    return result.rowcount == 1
+
+
+def revoke_all(user: User) -> int:
+    """Revoke every live token of *user* (flushed); how many were revoked."""
+    now = utcnow()
+    result = db.session.execute(
+        update(ApiToken)
+        .where(
+            ApiToken.user_id == user.id,
+            ApiToken.revoked_at.is_(None),
+            ApiToken.expires_at > now,
+        )
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.flush()
+    return result.rowcount

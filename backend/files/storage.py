@@ -6,8 +6,9 @@ rename for the local directory), and a :class:`StoredFile` row is added (flushed
 committed). A failed write leaves neither a file nor a row.
 
 A backend needs three methods — ``put`` (take a finished local file), ``open`` (read) and
-``delete`` — so an S3 backend (boto3 ``upload_file`` / ``get_object``) can be added beside
-:class:`LocalStorage` without changing callers.
+``delete`` — plus ``scratch_dir``. Two exist: :class:`LocalStorage` (``UPLOAD_DIR``, the
+embedded default) and :class:`S3Storage` (an S3-compatible bucket through boto3, chosen
+with ``STORAGE_BACKEND=s3``).
 """
 
 from __future__ import annotations
@@ -100,9 +101,100 @@ class LocalStorage:
         return self._path(key)
 
 
+class S3Storage:
+    """Files in an S3-compatible bucket (AWS S3, MinIO, Tencent COS...), through boto3.
+
+    Files are still written to a local scratch file first (so their hash and size are known
+    and nothing half-written is ever visible), then uploaded in one piece and the scratch
+    file removed. The storage's failures become a 503 ``storage_unavailable``.
+    """
+
+    def __init__(self, client, bucket: str, prefix: str = "", scratch: str | os.PathLike = ""):
+        self.client = client
+        self.bucket = bucket
+        self.prefix = prefix
+        self.scratch = Path(scratch or tempfile.gettempdir()) / "yipin-incoming"
+
+    def _key(self, key: str) -> str:
+        """The object key of *key* (with the configured prefix)."""
+        return self.prefix + check_key(key)
+
+    def _unavailable(self, exc: Exception) -> ServiceUnavailable:
+        """The storage refused or could not be reached."""
+        return ServiceUnavailable(
+            _("文件存储暂时不可用（%(error)s），请稍后再试。", error=type(exc).__name__),
+            slug="storage_unavailable",
+        )
+
+    def scratch_dir(self) -> Path:
+        """A local directory for files on their way to the bucket."""
+        self.scratch.mkdir(parents=True, exist_ok=True)
+        return self.scratch
+
+    def put(self, key: str, source: Path) -> None:
+        """Upload *source* under *key*, then remove the local copy."""
+        from boto3.exceptions import Boto3Error
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.upload_file(str(source), self.bucket, self._key(key))
+        except (Boto3Error, BotoCoreError, ClientError) as exc:
+            raise self._unavailable(exc) from None
+        source.unlink(missing_ok=True)
+
+    def open(self, key: str) -> BinaryIO:
+        """A readable stream of the object; NotFound when it has gone missing."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise NotFound(_("文件不存在或已被删除。"), slug="file_missing") from None
+            raise self._unavailable(exc) from None
+        except BotoCoreError as exc:
+            raise self._unavailable(exc) from None
+
+    def delete(self, key: str) -> None:
+        """Remove the object (S3 does not mind when it is gone)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+        except (BotoCoreError, ClientError) as exc:
+            raise self._unavailable(exc) from None
+
+
+def s3_client(config) -> object:
+    """A boto3 S3 client for the configured endpoint, region and keys."""
+    import boto3
+    from botocore.config import Config as BotoConfig
+
+    return boto3.client(
+        "s3",
+        endpoint_url=config.get("S3_ENDPOINT_URL") or None,
+        region_name=config.get("S3_REGION") or None,
+        aws_access_key_id=config.get("AWS_ACCESS_KEY_ID") or None,
+        aws_secret_access_key=config.get("AWS_SECRET_ACCESS_KEY") or None,
+        config=BotoConfig(
+            connect_timeout=5,
+            read_timeout=30,
+            retries={"max_attempts": 3, "mode": "standard"},
+            # Path-style addressing works with every S3-compatible server (MinIO, moto).
+            s3={"addressing_style": "path"} if config.get("S3_ENDPOINT_URL") else {},
+        ),
+    )
+
+
 def get_storage() -> Storage:
-    """The configured storage backend."""
-    return LocalStorage(current_app.config["UPLOAD_DIR"])
+    """The configured storage backend (``STORAGE_BACKEND``: local or s3)."""
+    config = current_app.config
+    if config.get("STORAGE_BACKEND") == "s3":
+        client = current_app.extensions.get("s3_client")
+        if client is None:  # boto3 clients are thread-safe: one per app
+            client = current_app.extensions["s3_client"] = s3_client(config)
+        return S3Storage(client, config["S3_BUCKET"], config.get("S3_PREFIX") or "")
+    return LocalStorage(config["UPLOAD_DIR"])
 
 
 class _HashingWriter:

@@ -19,7 +19,7 @@ from wechatpy.session.redisstorage import RedisStorage
 from backend.core.errors import DomainError, ServiceUnavailable
 from backend.core.i18n import gettext as _
 
-TIMEOUT = 5  # seconds for every call to WeChat
+TIMEOUT = 5  # seconds for every call to WeChat (WECHAT_TIMEOUT overrides it per app)
 
 # WeChat error codes we explain to people; anything else is "WeChat said no".
 ERRORS = {
@@ -44,8 +44,8 @@ class WeChatError(DomainError):
 class YipinWeChatClient(WeChatClient):
     """wechatpy's client with a configurable base URL and timeouts on every call."""
 
-    def __init__(self, appid: str, secret: str, base_url: str, session):
-        super().__init__(appid, secret, session=session, timeout=TIMEOUT)
+    def __init__(self, appid: str, secret: str, base_url: str, session, timeout=TIMEOUT):
+        super().__init__(appid, secret, session=session, timeout=timeout)
         self.base_url = base_url.rstrip("/") + "/"
         self.API_BASE_URL = self.base_url + "cgi-bin/"
         self.wxa.API_BASE_URL = self.base_url
@@ -55,7 +55,7 @@ class YipinWeChatClient(WeChatClient):
         response = self._http.get(
             self.base_url + "cgi-bin/token",
             params={"grant_type": "client_credential", "appid": self.appid, "secret": self.secret},
-            timeout=TIMEOUT,
+            timeout=self.timeout,
         )
         response.raise_for_status()
         result = response.json()
@@ -87,20 +87,32 @@ def client() -> YipinWeChatClient:
         )
         current_app.extensions["wechat_storage"] = storage
     return YipinWeChatClient(
-        config["WECHAT_APPID"], config["WECHAT_SECRET"], config["WECHAT_API_BASE_URL"], storage
+        config["WECHAT_APPID"],
+        config["WECHAT_SECRET"],
+        config["WECHAT_API_BASE_URL"],
+        storage,
+        timeout=config.get("WECHAT_TIMEOUT", TIMEOUT),
     )
 
 
-def call(action):
-    """Run *action(client)* and turn WeChat's failures into WeChatError."""
+def call(action, errors: dict | None = None):
+    """Run *action(client)* and turn WeChat's failures into WeChatError.
+
+    *errors* maps errcodes to (slug, status, message) where a call means something more
+    specific than :data:`ERRORS` says.
+    """
     try:
         return action(client())
     except WeChatClientException as exc:
         errcode = getattr(exc, "errcode", None)
-        slug, status, message = ERRORS.get(
+        slug, status, message = {**ERRORS, **(errors or {})}.get(
             errcode, ("wechat_error", 502, "微信接口返回错误，请稍后再试。")
         )
         raise WeChatError(_(message), slug=slug, status=status, errcode=errcode) from None
+    except requests.Timeout:
+        raise WeChatError(
+            _("微信服务器响应超时，请稍后再试。"), slug="wechat_timeout", status=504
+        ) from None
     except requests.RequestException:
         raise WeChatError(
             _("暂时无法连接微信服务器，请稍后再试。"), slug="wechat_unreachable", status=503
@@ -117,3 +129,37 @@ def wxa_code_png(scene: str, page: str | None = None) -> bytes:
         return result.content
 
     return call(fetch)
+
+
+# What the phone-number API's errors mean to the person binding a phone.
+PHONE_ERRORS = {
+    40029: ("wechat_bad_phone_code", 422, "手机号授权凭证无效或已过期，请重新授权。"),
+}
+
+
+def code_to_session(code: str) -> dict:
+    """``code2session``: the openid, unionid (when there is one) and session_key of a login."""
+
+    def exchange(wechat: YipinWeChatClient) -> dict:
+        result = wechat.wxa.code_to_session(code)
+        if not isinstance(result, dict) or not result.get("openid"):
+            raise WeChatClientException(None, "no openid in the answer", client=wechat)
+        if any(len(str(result.get(k) or "")) > 64 for k in ("openid", "unionid", "session_key")):
+            raise WeChatClientException(None, "malformed identifiers", client=wechat)
+        return result
+
+    return call(exchange)
+
+
+def phone_number(code: str) -> str:
+    """``getuserphonenumber``: the phone number (without country code) a user allowed."""
+
+    def fetch(wechat: YipinWeChatClient) -> str:
+        result = wechat.wxa.get_phone_number(code)
+        info = result.get("phone_info") if isinstance(result, dict) else None
+        number = (info or {}).get("purePhoneNumber") or (info or {}).get("phoneNumber")
+        if not number or len(number) > 30:
+            raise WeChatClientException(None, "no phone number in the answer", client=wechat)
+        return number
+
+    return call(fetch, PHONE_ERRORS)

@@ -10,6 +10,7 @@ import io
 import json
 import secrets
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -27,11 +28,21 @@ class FakeWeChat:
     tokens: list[str] = field(default_factory=list)
     calls: list[dict] = field(default_factory=list)
     failures: list[dict] = field(default_factory=list)
+    delays: list[float] = field(default_factory=list)
     url: str = ""
 
     def fail_next(self, errcode: int, errmsg: str = "fake error") -> None:
         """Make the next API call (not the token call) answer with this error."""
         self.failures.append({"errcode": errcode, "errmsg": errmsg})
+
+    def delay_next(self, seconds: float) -> None:
+        """Make the next API call (not the token call) answer only after *seconds*."""
+        self.delays.append(seconds)
+
+    def _wait(self) -> None:
+        """Sleep as a queued delay asks."""
+        if self.delays:
+            time.sleep(self.delays.pop(0))
 
     def calls_to(self, path: str) -> list[dict]:
         """Recorded calls to *path*."""
@@ -53,11 +64,14 @@ def make_handler(state: FakeWeChat):
             pass
 
         def _send(self, body: bytes, content_type: str = "application/json") -> None:
-            self.send_response(200)  # WeChat answers errors with 200 and an errcode
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            try:
+                self.send_response(200)  # WeChat answers errors with 200 and an errcode
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up waiting (a delayed answer)
 
         def _json(self, data: dict) -> None:
             self._send(json.dumps(data, ensure_ascii=False).encode())
@@ -77,6 +91,7 @@ def make_handler(state: FakeWeChat):
                 state.tokens.append(token)
                 return self._json({"access_token": token, "expires_in": 7200})
             if path == "/sns/jscode2session":
+                state._wait()
                 if state.failures:
                     return self._json(state.failures.pop(0))
                 code = query.get("js_code", "")
@@ -96,6 +111,7 @@ def make_handler(state: FakeWeChat):
             path, query = self._record(body)
             if query.get("access_token") not in state.tokens:
                 return self._json({"errcode": 40001, "errmsg": "invalid credential"})
+            state._wait()
             if state.failures:
                 return self._json(state.failures.pop(0))
             if path == "/wxa/getwxacodeunlimit":

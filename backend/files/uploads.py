@@ -1,0 +1,159 @@
+"""Uploads from phones: ledger photos and vouchers, and inspectors' reports.
+
+The type of a file is decided by its bytes, never by its name or the Content-Type the
+client sent: JPEG, PNG and WebP for everyone, PDF for inspectors and regulators. Images
+must also open as images (a program with a JPEG header is refused). Files larger than
+``UPLOAD_MAX_BYTES`` are refused with a 413. Stored files go through the storage backend
+(:mod:`backend.files.storage`), so a refused or failed upload leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+import warnings
+from pathlib import PurePosixPath
+from typing import BinaryIO
+
+from flask import current_app
+from PIL import Image, UnidentifiedImageError
+
+from backend.accounts.models import Role, User
+from backend.core.errors import DomainError, Forbidden, NotFound, ValidationError
+from backend.core.i18n import gettext as _
+from backend.extensions import db
+from backend.files.models import StoredFile
+from backend.files.storage import save_stream
+
+IMAGES = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
+PDF = {"application/pdf": ".pdf"}
+PILLOW_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
+CHUNK = 64 * 1024
+
+
+class TooLarge(DomainError):
+    """The file is larger than the configured limit."""
+
+    status_code = 413
+    slug = "upload_too_large"
+
+
+def sniff(head: bytes) -> str | None:
+    """The content type the first bytes of a file announce, if it is one we know."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head.startswith(b"%PDF-"):
+        return "application/pdf"
+    return None
+
+
+def accepted_types(user: User) -> dict[str, str]:
+    """The content types *user* may upload, with the extension each is stored under."""
+    if user.role in (Role.INSPECTOR, Role.REGULATOR):
+        return {**IMAGES, **PDF}
+    return dict(IMAGES)
+
+
+def _may_upload(user: User) -> None:
+    """Operators must belong to a workshop; inspectors and regulators always may."""
+    if user.role is Role.OPERATOR and not any(m.active for m in user.memberships):
+        raise Forbidden(_("请先用邀请码绑定作坊，再上传文件。"), slug="no_workshop")
+
+
+def _size(stream: BinaryIO) -> int:
+    """The size of a seekable stream (left at its start)."""
+    stream.seek(0, os.SEEK_END)
+    size = stream.tell()
+    stream.seek(0)
+    return size
+
+
+def _check_image(stream: BinaryIO, content_type: str) -> None:
+    """Refuse an image that does not open as the format its header claims."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(stream) as image:
+                if image.format != PILLOW_FORMATS[content_type]:
+                    raise UnidentifiedImageError(image.format)
+                image.verify()
+    except (
+        UnidentifiedImageError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+        OSError,
+        SyntaxError,
+        ValueError,
+    ):
+        raise ValidationError(
+            _("图片已损坏或不是真正的图片，请重新拍照上传。"),
+            slug="upload_corrupt",
+            errors={"file": ["not a readable image"]},
+        ) from None
+    finally:
+        stream.seek(0)
+
+
+def clean_filename(name: str | None, extension: str) -> str:
+    """A display name: the client's base name (no folders, no control characters), with
+    the extension of the type the bytes really are."""
+    base = PurePosixPath((name or "").replace("\\", "/")).name
+    stem = base.rsplit(".", 1)[0] if "." in base else base
+    stem = "".join(c for c in stem if unicodedata.category(c)[0] != "C")
+    stem = re.sub(r"\s+", " ", stem).strip(" .")[:100]
+    return (stem or "upload") + extension
+
+
+def save_upload(stream: BinaryIO, filename: str | None, *, by: User) -> StoredFile:
+    """Check and store an uploaded file; return its flushed row."""
+    _may_upload(by)
+    limit = current_app.config["UPLOAD_MAX_BYTES"]
+    size = _size(stream)
+    if size == 0:
+        raise ValidationError(
+            _("上传的文件是空的。"), slug="upload_empty", errors={"file": ["empty file"]}
+        )
+    if size > limit:
+        raise TooLarge(
+            _("文件过大：最大 %(mb).1f MB。", mb=limit / 1024 / 1024),
+            errors={"file": [f"larger than {limit} bytes"]},
+        )
+    content_type = sniff(stream.read(16))
+    stream.seek(0)
+    accepted = accepted_types(by)
+    if content_type not in accepted:
+        names = "JPEG/PNG/WebP" + ("/PDF" if "application/pdf" in accepted else "")
+        raise ValidationError(
+            _("只能上传 %(types)s 文件。", types=names),
+            slug="upload_type_refused",
+            errors={"file": [f"accepted types: {', '.join(sorted(accepted))}"]},
+        )
+    if content_type in IMAGES:
+        _check_image(stream, content_type)
+
+    def copy(out) -> None:
+        while chunk := stream.read(CHUNK):
+            out.write(chunk)
+
+    return save_stream(
+        copy,
+        filename=clean_filename(filename, accepted[content_type]),
+        content_type=content_type,
+        prefix="uploads",
+        by=by,
+    )
+
+
+def get_upload(file_id: int, *, by: User) -> StoredFile:
+    """A stored file for download: its uploader and regulators only."""
+    stored = db.session.get(StoredFile, file_id)
+    if stored is None:
+        raise NotFound(_("文件不存在。"), slug="file_not_found")
+    if by.role is Role.REGULATOR or stored.uploaded_by_id == by.id:
+        return stored
+    raise Forbidden(_("您无权查看此文件。"), slug="not_your_file")
