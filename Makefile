@@ -50,7 +50,7 @@ seed: $(STAMP)
 
 ## Re-extract the message catalogue after changing texts (then translate and `make install`)
 translations: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -o backend/translations/messages.pot backend portal miniprogram_api
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -o backend/translations/messages.pot backend portal miniprogram_api
 	$(BIN)/pybabel update -i backend/translations/messages.pot -d backend/translations
 
 ## Refresh constraints.txt from the current environment (after changing pyproject.toml)

@@ -21,14 +21,20 @@ from backend.core.i18n import gettext as _
 
 TIMEOUT = 5  # seconds for every call to WeChat (WECHAT_TIMEOUT overrides it per app)
 
+
+def N_(message: str) -> str:  # noqa: N802 - the conventional name of a gettext marker
+    """Mark *message* for translation where it is defined; it is translated where shown."""
+    return message
+
+
 # WeChat error codes we explain to people; anything else is "WeChat said no".
 ERRORS = {
-    40029: ("wechat_bad_code", 422, "微信登录凭证无效或已使用，请重新登录。"),
-    40163: ("wechat_bad_code", 422, "微信登录凭证已使用，请重新登录。"),
-    45011: ("wechat_rate_limited", 429, "微信接口调用过于频繁，请稍后再试。"),
-    40226: ("wechat_user_blocked", 403, "该微信用户已被限制使用。"),
-    41030: ("wechat_bad_page", 422, "小程序页面路径不存在，请检查配置。"),
-    45009: ("wechat_quota", 429, "微信接口今日调用次数已达上限。"),
+    40029: ("wechat_bad_code", 422, N_("微信登录凭证无效或已使用，请重新登录。")),
+    40163: ("wechat_bad_code", 422, N_("微信登录凭证已使用，请重新登录。")),
+    45011: ("wechat_rate_limited", 429, N_("微信接口调用过于频繁，请稍后再试。")),
+    40226: ("wechat_user_blocked", 403, N_("该微信用户已被限制使用。")),
+    41030: ("wechat_bad_page", 422, N_("小程序页面路径不存在，请检查配置。")),
+    45009: ("wechat_quota", 429, N_("微信接口今日调用次数已达上限。")),
 }
 
 
@@ -132,8 +138,9 @@ def wxa_code_png(scene: str, page: str | None = None) -> bytes:
 
 
 # What the phone-number API's errors mean to the person binding a phone.
-PHONE_ERRORS = {
-    40029: ("wechat_bad_phone_code", 422, "手机号授权凭证无效或已过期，请重新授权。"),
+PHONE_# WeChat error codes we explain to people; anything else is "WeChat said no".
+ERRORS = {
+    40029: ("wechat_bad_phone_code", 422, N_("手机号授权凭证无效或已过期，请重新授权。")),
 }
 
 
