@@ -138,8 +138,7 @@ def wxa_code_png(scene: str, page: str | None = None) -> bytes:
 
 
 # What the phone-number API's errors mean to the person binding a phone.
-PHONE_# WeChat error codes we explain to people; anything else is "WeChat said no".
-ERRORS = {
+PHONE_ERRORS = {
     40029: ("wechat_bad_phone_code", 422, N_("手机号授权凭证无效或已过期，请重新授权。")),
 }
 
