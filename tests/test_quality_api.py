@@ -167,6 +167,8 @@ def test_a_rapid_positive_holds_the_batch_and_a_lab_fail_plus_recall_shows_recal
     page = client.get(f"/t/{code}").get_data(as_text=True)
     assert "已召回" in page
     assert page.index("该批次产品已召回") < page.index("半里红曲酒</h1>")
+    english = client.get(f"/t/{code}?lang=en").get_data(as_text=True)
+    assert "recalled" in english.lower()
 
 
 def test_a_lab_pass_lets_the_regulator_release_and_the_scan_clears(client, db, site):
@@ -595,6 +597,8 @@ def test_published_results_appear_in_the_public_announcement(client, db, site, c
     assert client.get("/api/v1/announcements?year=2025").get_json()["rows"] == []
     page_two = client.get("/api/v1/announcements?page=2&per_page=1").get_json()
     assert page_two["rows"] == [] and page_two["total"] == 1
+    english = client.get("/api/v1/announcements?lang=en", headers={"Accept-Language": "en"})
+    assert "sampled batch" in english.get_json()["disclaimer"]
     twice = client.post("/api/v1/samples/CJ-1/publish", headers=site.headers["regulator"])
     assert assert_error_shape(twice, 409)["error"] == "already_published"
 
@@ -623,3 +627,19 @@ def test_the_openapi_document_describes_every_view(client, db):
     for path, methods in views.items():
         for method in methods:
             assert paths[path][method]["summary"], (path, method)
+
+
+def test_errors_speak_english_when_asked(client, db, site):
+    response = client.post(
+        f"/api/v1/batches/{site.batch.batch_no}/recall?lang=en",
+        json={"reason": "x"},
+        headers=site.headers["inspector"],
+    )
+    assert assert_error_shape(response, 403)["message"] == "Only regulators may do this."
+    sample_no = post_sample(client, site).get_json()["sample_no"]
+    unknown = client.post(
+        f"/api/v1/samples/{sample_no}/results?lang=en",
+        json={"results": [{"item_code": "melamine", "method": "m", "value": 0}]},
+        headers=site.headers["inspector"],
+    )
+    assert "standards table has no limit for test item melamine" in unknown.get_json()["message"]
