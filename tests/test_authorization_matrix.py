@@ -46,7 +46,6 @@ PUBLIC = {
     ("GET", "/api/v1/scan/<code>"),
     ("GET", "/api/v1/zones"),
     ("GET", "/api/v1/zones/<code>"),
-    ("GET", "/api/v1/batches/<batch_no>/results"),  # published quality facts of a batch
 }
 
 
