@@ -224,6 +224,12 @@ def cases(world) -> list[Case]:
             refused={**OUT, **NOT_FOR_INSPECTORS},
         ),
         Case(
+            "GET",
+            "/api/v1/batches/<batch_no>/results",
+            f"/batches/{no}/results",
+            refused={**OUT},
+        ),
+        Case(
             "POST",
             "/api/v1/batches/<batch_no>/additives",
             f"/batches/{no}/additives",
