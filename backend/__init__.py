@@ -61,13 +61,14 @@ def load_config(app: Flask, config: type[Config] | Mapping | None) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    """Bind the database, migrations, translations and the API to the app."""
+    """Bind the database, migrations, translations, the API and the console's logins."""
     import backend.core.sqlite  # noqa: F401  (SQLite connection settings)
     import backend.models  # noqa: F401  (every table, for Alembic)
+    from backend.accounts.users import init_login
     from backend.codes.recorder import init_recorder
     from backend.core.cache import init_cache
     from backend.core.ratelimit import init_rate_limits
-    from backend.extensions import api, babel, db, migrate
+    from backend.extensions import api, babel, csrf, db, migrate
     from backend.jobs import init_celery
 
     if app.config["PROXY_FIX_X_FOR"]:
@@ -83,6 +84,8 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["get_locale"] = get_locale
     api.init_app(app)
+    init_login(app)
+    csrf.init_app(app)
 
 
 @lru_cache(maxsize=8)

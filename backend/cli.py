@@ -12,12 +12,14 @@ from backend.extensions import db
 def register(app: Flask) -> None:
     """Attach every command group to the app."""
     from backend.accounts.cli import invites_group
+    from backend.accounts.users_cli import users_group
     from backend.codes.cli import codes_group
 
     app.cli.add_command(seed_demo)
     app.cli.add_command(ledger_group)
     app.cli.add_command(codes_group)
     app.cli.add_command(invites_group)
+    app.cli.add_command(users_group)
 
 
 @click.command("seed-demo")

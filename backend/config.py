@@ -66,6 +66,22 @@ class Config:
     # Background jobs: Celery on Redis when REDIS_URL is set, run inline otherwise.
     CELERY_ALWAYS_EAGER = _env("CELERY_ALWAYS_EAGER", "") == "1" or not _env("REDIS_URL")
 
+    # The console (/console): password accounts for regulators and inspectors.
+    PASSWORD_HASH_METHOD = "scrypt"  # werkzeug.security's method for new password hashes
+    # Failed console logins per username and per client address, then refused until the
+    # window ends.
+    CONSOLE_LOGIN_LIMIT_USER = _env("CONSOLE_LOGIN_LIMIT_USER", "5/minute;20/hour")
+    CONSOLE_LOGIN_LIMIT_CLIENT = _env("CONSOLE_LOGIN_LIMIT_CLIENT", "20/minute;100/hour")
+    # CSRF: every FlaskForm checks its token, and the console's blueprints check every
+    # unsafe request; nothing is checked app-wide, so the JSON API under /api/ is exempt.
+    WTF_CSRF_CHECK_DEFAULT = False
+    WTF_CSRF_TIME_LIMIT = None  # a token lives as long as the session it belongs to
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _env("SESSION_COOKIE_SECURE", "1") == "1"  # HTTPS only
+    # Registry import (CSV or XLSX directory of workshops): largest file and most rows.
+    REGISTRY_IMPORT_MAX_BYTES = int(_env("REGISTRY_IMPORT_MAX_BYTES", str(2 * 1024 * 1024)))
+    REGISTRY_IMPORT_MAX_ROWS = int(_env("REGISTRY_IMPORT_MAX_ROWS", "5000"))
+
     TIMEZONE = "Asia/Shanghai"
     BABEL_DEFAULT_LOCALE = "zh_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -113,6 +129,7 @@ class DevelopmentConfig(Config):
     SECRET_KEY = _env("SECRET_KEY", "dev-only-not-secret")
     PUBLIC_HOST = _env("PUBLIC_HOST", "127.0.0.1:5000")
     PUBLIC_SCHEME = _env("PUBLIC_SCHEME", "http")
+    SESSION_COOKIE_SECURE = _env("SESSION_COOKIE_SECURE", "0") == "1"  # plain http locally
 
 
 class TestingConfig(Config):
@@ -133,6 +150,12 @@ class TestingConfig(Config):
     SCAN_RATE_LIMIT = "60/minute"
     SCAN_FAILURE_LIMIT = "10/minute;40/hour"
     WECHAT_VERIFY_PATH = "/t/WxVerify123.txt"
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # fast: tests hash many passwords
+    CONSOLE_LOGIN_LIMIT_USER = "5/minute;20/hour"
+    CONSOLE_LOGIN_LIMIT_CLIENT = "20/minute;100/hour"
+    SESSION_COOKIE_SECURE = False  # the test client speaks plain http
+    REGISTRY_IMPORT_MAX_BYTES = 2 * 1024 * 1024
+    REGISTRY_IMPORT_MAX_ROWS = 5000
     STORAGE_BACKEND = "local"
     WECHAT_VERIFY_CONTENT = "wx-verify-content-123"
 

@@ -11,6 +11,7 @@ from http import HTTPStatus
 
 from flask import Flask, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
@@ -80,6 +81,13 @@ def handle_http_exception(exc: HTTPException):
     return response
 
 
+def handle_csrf_error(exc: CSRFError):
+    """A console form came back without its token (or with a stale one): 400, nothing kept."""
+    db.session.rollback()
+    message = _("表单已失效或缺少安全令牌，未保存任何内容。请返回上一页，刷新后重新提交。")
+    return error_response(400, "csrf_failed", message)
+
+
 def handle_domain_error(exc: DomainError):
     """Render an error raised by a service; nothing it started is kept."""
     db.session.rollback()
@@ -107,6 +115,7 @@ def handle_unexpected(exc: Exception):
 def register_error_handlers(app: Flask) -> None:
     """Install the handlers; call after flask-smorest so ours win."""
     app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(IntegrityError, handle_integrity_error)
     app.register_error_handler(Exception, handle_unexpected)

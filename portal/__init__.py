@@ -1,4 +1,4 @@
-"""Server-rendered pages: the public site, the H5 scan page and (later) the console."""
+"""Server-rendered pages: the public site, the H5 scan page and the console (/console)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from flask_babel import get_locale
 
 def register(app: Flask) -> None:
     """Register the portal's blueprints and template helpers."""
+    from portal import console
     from portal.public import blueprint as public
     from portal.scan import blueprint as scan
     from portal.scan import register_verification_file
@@ -15,6 +16,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(public)
     app.register_blueprint(scan)
     register_verification_file(app)
+    console.register(app)
     app.jinja_env.globals["localized"] = localized
 
 

@@ -50,6 +50,21 @@ class User(TimestampMixin, Base):
         back_populates="user", order_by="WorkshopMembership.id"
     )
 
+    # Flask-Login's user protocol, for the console (see backend/accounts/users.py).
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_active(self) -> bool:
+        """Whether the account may be used (Flask-Login)."""
+        return self.active
+
+    def get_id(self) -> str:
+        """The console session's id: user id and password fingerprint (Flask-Login)."""
+        from backend.accounts.users import session_id
+
+        return session_id(self)
+
 
 class WorkshopMembership(CreatedMixin, Base):
     """An operator bound to a workshop as owner or staff."""
