@@ -14,10 +14,12 @@ def register(app: Flask) -> None:
     from backend.accounts.cli import invites_group
     from backend.accounts.users_cli import users_group
     from backend.codes.cli import codes_group
+    from backend.reminders.cli import reminders_group
 
     app.cli.add_command(seed_demo)
     app.cli.add_command(ledger_group)
     app.cli.add_command(codes_group)
+    app.cli.add_command(reminders_group)
     app.cli.add_command(invites_group)
     app.cli.add_command(users_group)
 

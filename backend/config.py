@@ -8,6 +8,7 @@ one sentence an operator can act on; the factory turns it into a clean exit.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -109,6 +110,24 @@ class Config:
     # The mini-program page that opens for a scanned mini-program code (scene = the code).
     WECHAT_SCAN_PAGE = _env("WECHAT_SCAN_PAGE", "pages/scan/index")
 
+    # Reminders by WeChat subscribe message (see backend/reminders/services.py). A kind whose
+    # template id is unset is not sent. *_FIELDS map our values to the template's data keys
+    # ("role:key,..."); the key's type (thing, date, name...) decides how a value is fitted.
+    REMINDER_TEMPLATE_LEDGER = _env("REMINDER_TEMPLATE_LEDGER")
+    REMINDER_TEMPLATE_CERT = _env("REMINDER_TEMPLATE_CERT")
+    REMINDER_LEDGER_FIELDS = _env(
+        "REMINDER_LEDGER_FIELDS", "workshop:thing1,date:date2,missing:thing3,tip:thing4"
+    )
+    REMINDER_CERT_FIELDS = _env(
+        "REMINDER_CERT_FIELDS", "staff:name1,certificate:thing2,expires:date3,tip:thing4"
+    )
+    REMINDER_LEDGER_PAGE = _env("REMINDER_LEDGER_PAGE", "pages/today/index")
+    REMINDER_CERT_PAGE = _env("REMINDER_CERT_PAGE", "pages/staff/index")
+    REMINDER_LEDGER_HOUR = int(_env("REMINDER_LEDGER_HOUR", "17"))  # local hour, 0-23
+    REMINDER_CERT_HOUR = int(_env("REMINDER_CERT_HOUR", "9"))  # no reminders at night
+    REMINDER_CERT_DAYS = int(_env("REMINDER_CERT_DAYS", "30"))  # expiring within this many
+    REMINDER_EVERY_MINUTES = int(_env("REMINDER_EVERY_MINUTES", "15"))  # Celery beat, 1-60
+
     @classmethod
     def validate(cls, settings: dict) -> None:
         """Raise :class:`ConfigError` when the settings cannot run this environment."""
@@ -118,6 +137,7 @@ class Config:
                 "(or set YIPIN_ENV=development for a local run)."
             )
         _check_database_url(settings.get("SQLALCHEMY_DATABASE_URI"))
+        _check_reminders(settings)
         _check_storage(settings)
 
 
@@ -158,6 +178,16 @@ class TestingConfig(Config):
     REGISTRY_IMPORT_MAX_ROWS = 5000
     STORAGE_BACKEND = "local"
     WECHAT_VERIFY_CONTENT = "wx-verify-content-123"
+    REMINDER_TEMPLATE_LEDGER = "tmpl-ledger"
+    REMINDER_TEMPLATE_CERT = "tmpl-cert"
+    REMINDER_LEDGER_FIELDS = "workshop:thing1,date:date2,missing:thing3,tip:thing4"
+    REMINDER_CERT_FIELDS = "staff:name1,certificate:thing2,expires:date3,tip:thing4"
+    REMINDER_LEDGER_PAGE = "pages/today/index"
+    REMINDER_CERT_PAGE = "pages/staff/index"
+    REMINDER_LEDGER_HOUR = 17
+    REMINDER_CERT_HOUR = 9
+    REMINDER_CERT_DAYS = 30
+    REMINDER_EVERY_MINUTES = 15
 
 
 class ProductionConfig(Config):
@@ -216,6 +246,46 @@ def _check_storage(settings: dict) -> None:
         raise ConfigError(f"STORAGE_BACKEND={backend!r} is not one of local, s3.")
     if backend == "s3" and not settings.get("S3_BUCKET"):
         raise ConfigError("STORAGE_BACKEND=s3 needs S3_BUCKET: the name of the bucket to use.")
+
+
+REMINDER_ROLES = {
+    "REMINDER_LEDGER_FIELDS": ("workshop", "date", "missing", "tip"),
+    "REMINDER_CERT_FIELDS": ("staff", "certificate", "expires", "workshop", "tip"),
+}
+
+
+def parse_field_map(spec: str) -> dict[str, str]:
+    """Parse ``"role:key,role:key"`` into {role: key}; :class:`ConfigError` when malformed."""
+    fields = {}
+    for part in (spec or "").split(","):
+        role, _, key = part.strip().partition(":")
+        if not role or not re.fullmatch(r"[a-z_]+[0-9]+", key.strip()):
+            raise ConfigError(
+                f"{spec!r} is not a list of role:key pairs such as workshop:thing1,date:date2."
+            )
+        fields[role.strip()] = key.strip()
+    return fields
+
+
+def _check_reminders(settings: dict) -> None:
+    """Raise :class:`ConfigError` unless the reminder settings make sense."""
+    for name, low, high in (
+        ("REMINDER_LEDGER_HOUR", 0, 23),
+        ("REMINDER_CERT_HOUR", 0, 23),
+        ("REMINDER_CERT_DAYS", 1, 366),
+        ("REMINDER_EVERY_MINUTES", 1, 60),
+    ):
+        if not low <= settings.get(name, low) <= high:
+            raise ConfigError(f"{name} must be between {low} and {high}.")
+    for name, roles in REMINDER_ROLES.items():
+        try:
+            unknown = set(parse_field_map(settings.get(name, ""))) - set(roles)
+        except ConfigError as exc:
+            raise ConfigError(f"{name}: {exc}") from None
+        if unknown:
+            raise ConfigError(
+                f"{name} names {', '.join(sorted(unknown))}; known are {', '.join(roles)}."
+            )
 
 
 def normalise_database_url(url: str) -> str:

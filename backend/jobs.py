@@ -32,6 +32,9 @@ def init_celery(app: Flask) -> Celery:
         broker_connection_retry_on_startup=True,
         timezone="Asia/Shanghai",
     )
+    from backend.reminders.tasks import beat_schedule  # (also registers the reminders' task)
+
+    celery.conf.beat_schedule = beat_schedule(app.config)  # celery -A backend.worker beat
     celery.set_default()
     app.extensions["celery"] = celery
     return celery
