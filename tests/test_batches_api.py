@@ -304,6 +304,12 @@ def test_additives_the_standards_table_forbids_are_refused_with_the_standard(cli
         assert "GB 2760" in error["message"] and "豆制品" in error["message"]
         assert error["errors"]["standard"] == "GB 2760"
         assert error["errors"]["item_code"] == "benzoic_acid"
+    english = client.post(
+        f"{API}/batches/{batch['batch_no']}/additives?lang=en",
+        json={"occurred_at": now_iso(), "additive": "苯甲酸钠", "amount": "1", "unit": "g"},
+        headers=shop.staff_headers,
+    ).get_json()
+    assert english["message"] == "苯甲酸及其钠盐 may not be used in 豆制品 (GB 2760)."
     for name in ("硼砂", "吊白块", "福尔马林"):
         answer = add(client, batch["batch_no"], shop.staff_headers, additive=name)
         assert answer.status_code == 422 and answer.get_json()["error"] == "non_food_substance"

@@ -187,6 +187,15 @@ def test_nobody_with_an_expired_certificate_is_recorded_on_duty(client, db, shop
     assert "陈阿明" in error["message"] and expired in error["message"]
     assert error["errors"]["checks"]["1"]["fit_for_work"]
     assert entries(db) == 0
+    english = client.post(
+        f"{API}/{shop.workshop.id}/ledgers/morning_check?lang=en",
+        json=body,
+        headers=shop.staff_headers,
+    ).get_json()
+    assert english["message"] == (
+        f"The health certificate of 陈阿明 expired on {expired}; "
+        "they cannot be recorded as on duty."
+    )
 
 
 def test_nobody_without_a_certificate_or_unwell_is_recorded_on_duty(client, db, shop):
@@ -800,6 +809,8 @@ def test_today_lists_what_is_due_and_done(client, db, shop):
     assert after["complete"] is True and after["missing"] == []
     assert after["done"] == after["total"] == 3
     assert after["items"][-1]["entry_id"] == cleaning["id"]
+    english = client.get(f"{url}?lang=en", headers=shop.owner_headers).get_json()
+    assert english["items"][0]["kind_name"] == "Morning health check"
     yesterday = (local_today() - timedelta(days=1)).isoformat()
     past = client.get(f"{url}?date={yesterday}", headers=shop.owner_headers).get_json()
     assert past["date"] == yesterday and past["complete"] is False

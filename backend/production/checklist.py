@@ -43,15 +43,21 @@ from backend.registry.models import HealthCertificate, Staff, Workshop, Workshop
 
 PRODUCING = (WorkshopStatus.ACTIVE, WorkshopStatus.UPGRADED)
 
+
+def N_(message: str) -> str:
+    """Mark *message* for extraction; it is translated where it is shown."""
+    return message
+
+
 # Chinese names of the items (msgids: the API translates them).
 KIND_NAMES = {
-    LedgerKind.MORNING_CHECK: "晨检",
-    LedgerKind.RAW_ACCEPTANCE: "进货查验",
-    LedgerKind.PRODUCTION: "生产记录",
-    LedgerKind.ADDITIVE_USE: "添加剂使用",
-    LedgerKind.CLEANING: "清洗消毒",
-    LedgerKind.OUTGOING_INSPECTION: "出厂检验",
-    LedgerKind.SALE: "销售记录",
+    LedgerKind.MORNING_CHECK: N_("晨检"),
+    LedgerKind.RAW_ACCEPTANCE: N_("进货查验"),
+    LedgerKind.PRODUCTION: N_("生产记录"),
+    LedgerKind.ADDITIVE_USE: N_("添加剂使用"),
+    LedgerKind.CLEANING: N_("清洗消毒"),
+    LedgerKind.OUTGOING_INSPECTION: N_("出厂检验"),
+    LedgerKind.SALE: N_("销售记录"),
 }
 
 
