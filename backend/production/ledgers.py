@@ -178,10 +178,33 @@ def _supplier(data: dict) -> Supplier:
     return supplier
 
 
-def _next_number(prefix: str, taken_query) -> str:
-    taken = set(db.session.scalars(taken_query))
-    n = len(taken) + 1
-    while f"{prefix}{n:02d}" in taken:
+def _workshop_number(
+    model,
+    column,
+    workshop_id: int,
+    given: str | None,
+    prefix: str,
+    *,
+    taken_message: str,
+    slug: str,
+    field: str,
+) -> str:
+    """A number unique in the workshop: *given* when free (Conflict when taken), else the
+    next free ``<prefix>NN``."""
+    if given:
+        taken = db.session.scalar(
+            select(model.id).where(model.workshop_id == workshop_id, column == given)
+        )
+        if taken:
+            raise Conflict(taken_message, slug=slug, errors={field: ["taken"]})
+        return given
+    used = set(
+        db.session.scalars(
+            select(column).where(model.workshop_id == workshop_id, column.like(f"{prefix}%"))
+        )
+    )
+    n = len(used) + 1
+    while f"{prefix}{n:02d}" in used:
         n += 1
     return f"{prefix}{n:02d}"
 
@@ -245,28 +268,16 @@ def record_raw_acceptance(workshop_id: int, user: User, data: dict) -> LedgerEnt
                 slug="raw_material_expired",
                 errors={"expires_on": ["before purchased_on"]},
             )
-    lot_no = data.get("lot_no")
-    if lot_no:
-        taken = db.session.scalar(
-            select(RawMaterialLot.id).where(
-                RawMaterialLot.workshop_id == workshop_id, RawMaterialLot.lot_no == lot_no
-            )
-        )
-        if taken:
-            raise Conflict(
-                _("原料批号 %(no)s 已被使用。", no=lot_no),
-                slug="lot_no_taken",
-                errors={"lot_no": ["taken"]},
-            )
-    else:
-        prefix = f"YL{purchased_on:%Y%m%d}-"
-        lot_no = _next_number(
-            prefix,
-            select(RawMaterialLot.lot_no).where(
-                RawMaterialLot.workshop_id == workshop_id,
-                RawMaterialLot.lot_no.like(f"{prefix}%"),
-            ),
-        )
+    lot_no = _workshop_number(
+        RawMaterialLot,
+        RawMaterialLot.lot_no,
+        workshop_id,
+        data.get("lot_no"),
+        f"YL{purchased_on:%Y%m%d}-",
+        taken_message=_("原料批号 %(no)s 已被使用。", no=data.get("lot_no")),
+        slug="lot_no_taken",
+        field="lot_no",
+    )
     supplier = _supplier(data)
     lot = RawMaterialLot(
         workshop_id=workshop_id,
@@ -389,27 +400,16 @@ def record_sale(workshop_id: int, user: User, data: dict) -> LedgerEntry:
                 errors={"shipped_on": ["before the batch was produced"]},
             )
         batches.append(batch)
-    document_no = data.get("document_no")
-    if document_no:
-        taken = db.session.scalar(
-            select(Shipment.id).where(
-                Shipment.workshop_id == workshop_id, Shipment.document_no == document_no
-            )
-        )
-        if taken:
-            raise Conflict(
-                _("单号 %(no)s 已被使用。", no=document_no),
-                slug="document_no_taken",
-                errors={"document_no": ["taken"]},
-            )
-    else:
-        prefix = f"XS{shipped_on:%Y%m%d}-"
-        document_no = _next_number(
-            prefix,
-            select(Shipment.document_no).where(
-                Shipment.workshop_id == workshop_id, Shipment.document_no.like(f"{prefix}%")
-            ),
-        )
+    document_no = _workshop_number(
+        Shipment,
+        Shipment.document_no,
+        workshop_id,
+        data.get("document_no"),
+        f"XS{shipped_on:%Y%m%d}-",
+        taken_message=_("单号 %(no)s 已被使用。", no=data.get("document_no")),
+        slug="document_no_taken",
+        field="document_no",
+    )
     buyer = _buyer(workshop_id, data)
     shipment = Shipment(
         workshop_id=workshop_id,
