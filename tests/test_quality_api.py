@@ -375,7 +375,7 @@ MISSING = object()
         ({"sampled_at": "2019-01-01T10:00:00+08:00"}, 422, "time_too_old"),
         ({"sample_no": "KJ 1/2"}, 422, "bad_sample_no"),
         ({"sample_no": "X" * 37}, 422, "validation_failed"),
-        ({"task_source": "self_check"}, 422, "validation_failed"),
+        ({"task_source": "household"}, 422, "validation_failed"),
         ({"task_source": MISSING}, 422, "task_source_needed"),
         ({"testing_agency": ""}, 422, "validation_failed"),
         ({"testing_agency": MISSING}, 422, "testing_agency_needed"),

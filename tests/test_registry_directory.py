@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from backend.accounts.models import Role
 from backend.audit.models import AuditLog
+from backend.core import spreadsheets
 from backend.core.time import local_today
 from backend.registry import directory
 from backend.registry.models import Workshop, WorkshopStatus, WorkshopStatusChange
@@ -464,11 +465,11 @@ def test_inspectors_cannot_import(client, db, setting):
 
 def test_neutralise_and_its_inverse():
     for dangerous in ("=1+1", "+1", "-1", "@A1", "\tx", "\rx"):
-        assert directory.neutralise(dangerous) == "'" + dangerous
-        assert directory.unneutralise(directory.neutralise(dangerous)) == dangerous
+        assert spreadsheets.neutralise(dangerous) == "'" + dangerous
+        assert spreadsheets.unneutralise(spreadsheets.neutralise(dangerous)) == dangerous
     for safe in ("半里", "'quoted", "1", "", None, 3, date(2024, 1, 1)):
-        assert directory.neutralise(safe) == safe
-    assert directory.unneutralise("'plain") == "'plain"
+        assert spreadsheets.neutralise(safe) == safe
+    assert spreadsheets.unneutralise("'plain") == "'plain"
 
 
 def test_dates_people_write(setting):

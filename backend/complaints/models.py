@@ -50,7 +50,13 @@ class Complaint(TimestampMixin, Base):
     status: Mapped[ComplaintStatus] = mapped_column(
         enum_type(ComplaintStatus), default=ComplaintStatus.NEW
     )
+    # The regulator or inspector who is to handle it, and since when.
+    assigned_to_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="RESTRICT"), index=True
+    )
+    assigned_at: Mapped[datetime | None]
     reply: Mapped[str] = mapped_column(Text, default="")
+    replied_at: Mapped[datetime | None]
     handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     closed_at: Mapped[datetime | None]
     # Salted hash of the client address, for throttling; never the address itself.

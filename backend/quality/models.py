@@ -56,6 +56,8 @@ class TaskSource(enum.StrEnum):
     DISTRICT = "district"
     SPECIAL = "special"  # special campaign 专项
     ROUTINE = "routine"  # routine screening by the rapid-test vehicle
+    ALLIANCE = "alliance"  # commissioned from the inspection alliance's laboratory 检验联盟
+    SELF_CHECK = "self_check"  # the workshop's own check 自检
 
 
 class Verdict(enum.StrEnum):
@@ -148,16 +150,51 @@ class StandardLimit(Base):
 
 
 class SamplingPlan(TimestampMixin, Base):
-    """A sampling task (抽检计划) for a year, ordered by a level of government."""
+    """A sampling task (抽检计划) for a year or one quarter of it, ordered by a level of
+    government, with the workshops and products it means to sample (its targets)."""
 
     __tablename__ = "sampling_plans"
-    __table_args__ = (UniqueConstraint("year", "name"),)
+    __table_args__ = (
+        UniqueConstraint("year", "name"),
+        CheckConstraint("quarter IS NULL OR quarter BETWEEN 1 AND 4", name="quarter_range"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     year: Mapped[int] = mapped_column(Integer)
+    # None: the whole year; 1–4: that quarter.
+    quarter: Mapped[int | None] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(100))
     task_source: Mapped[TaskSource] = mapped_column(enum_type(TaskSource))
     testing_agency: Mapped[str] = mapped_column(String(100))
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+    targets: Mapped[list[SamplingPlanTarget]] = relationship(
+        back_populates="plan", order_by="SamplingPlanTarget.id", cascade="all, delete-orphan"
+    )
+
+
+class SamplingPlanTarget(Base):
+    """A workshop (and, when named, one of its products) a plan means to sample."""
+
+    __tablename__ = "sampling_plan_targets"
+    __table_args__ = (
+        UniqueConstraint("plan_id", "workshop_id", "product_id"),
+        CheckConstraint("planned_samples >= 1", name="planned_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(
+        ForeignKey("sampling_plans.id", ondelete="CASCADE"), index=True
+    )
+    workshop_id: Mapped[int] = mapped_column(
+        ForeignKey("workshops.id", ondelete="RESTRICT"), index=True
+    )
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"))
+    planned_samples: Mapped[int] = mapped_column(Integer, default=1)
+
+    plan: Mapped[SamplingPlan] = relationship(back_populates="targets")
+    workshop: Mapped[Workshop] = relationship()
+    product: Mapped[Product | None] = relationship()
 
 
 class Sample(TimestampMixin, Base):

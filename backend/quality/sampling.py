@@ -86,7 +86,9 @@ TASK_SOURCE_NAMES = {
     TaskSource.MUNICIPAL: N_("市级监督抽检"),
     TaskSource.DISTRICT: N_("区级监督抽检"),
     TaskSource.SPECIAL: N_("专项抽检"),
-    TaskSource.ROUTINE: N_("日常快检"),
+    TaskSource.ROUTINE: N_("快检车日常快检"),
+    TaskSource.ALLIANCE: N_("检验联盟实验室检验"),
+    TaskSource.SELF_CHECK: N_("作坊自检"),
 }
 
 

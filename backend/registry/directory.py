@@ -25,15 +25,16 @@ from sqlalchemy import select
 
 from backend.accounts.models import User
 from backend.audit.log import record
+from backend.core import spreadsheets
 from backend.core.errors import ValidationError
 from backend.core.i18n import gettext as _
+from backend.core.spreadsheets import unneutralise
 from backend.core.time import local_today
 from backend.extensions import db
 from backend.registry import filing
 from backend.registry.filing import N_, STATUS_LABELS, WorkshopInput
 from backend.registry.models import Brand, ProductCategory, Workshop, WorkshopStatus, Zone
 
-DANGEROUS_LEADERS = ("=", "+", "-", "@", "\t", "\r")
 TOKEN_SALT = "registry-import"
 TOKEN_MAX_AGE = 3600  # seconds a validation report can still be imported from
 UNZIPPED_FACTOR = 20  # an XLSX may unzip to at most this many times the upload limit
@@ -117,23 +118,6 @@ class ImportReport:
     def valid(self) -> list[RowResult]:
         """The rows that passed."""
         return [row for row in self.rows if row.ok]
-
-
-# --- neutralising formulas ----------------------------------------------------------------
-
-
-def neutralise(value):
-    """A cell value that no spreadsheet will run as a formula (texts get a leading ')."""
-    if isinstance(value, str) and value.startswith(DANGEROUS_LEADERS):
-        return "'" + value
-    return value
-
-
-def unneutralise(text: str) -> str:
-    """Take off the apostrophe :func:`neutralise` put before a dangerous first character."""
-    if text.startswith("'") and text[1:].startswith(DANGEROUS_LEADERS):
-        return text[1:]
-    return text
 
 
 # --- reading files ------------------------------------------------------------------------
@@ -582,41 +566,12 @@ def _export_rows(workshops: list[Workshop], *, template: bool) -> list[list]:
 
 def to_csv(workshops: list[Workshop], *, template: bool = False) -> bytes:
     """The directory as UTF-8 CSV with a BOM (so Excel reads the Chinese), formulas defused."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    for values in _export_rows(workshops, template=template):
-        writer.writerow(
-            [
-                neutralise(v.isoformat() if isinstance(v, date) else ("" if v is None else v))
-                for v in values
-            ]
-        )
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return spreadsheets.to_csv(_export_rows(workshops, template=template))
 
 
 def to_xlsx(workshops: list[Workshop], *, template: bool = False) -> bytes:
     """The directory as an XLSX workbook: dates as dates, texts never read as formulas."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title="作坊名录")
-    for values in _export_rows(workshops, template=template):
-        cells = []
-        for value in values:
-            if isinstance(value, date):
-                cell = WriteOnlyCell(sheet, value=value)
-                cell.number_format = "yyyy-mm-dd"
-            else:
-                text = ILLEGAL_CHARACTERS_RE.sub("", "" if value is None else str(value))
-                cell = WriteOnlyCell(sheet, value=neutralise(text))
-                cell.data_type = "s"  # a text cell, whatever it starts with
-            cells.append(cell)
-        sheet.append(cells)
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+    return spreadsheets.to_xlsx(_export_rows(workshops, template=template), "作坊名录")
 
 
 def export_directory(filters: filing.RegistryFilter, fmt: str, *, by: User) -> tuple[bytes, str]:

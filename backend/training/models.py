@@ -17,6 +17,8 @@ class Training(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
+    # The topics covered, e.g. 食品安全法规、添加剂使用、台账记录 (separated by 、).
+    topics: Mapped[str] = mapped_column(String(300), default="")
     held_on: Mapped[date] = mapped_column(Date, index=True)
     organiser: Mapped[str] = mapped_column(String(100))
     location: Mapped[str] = mapped_column(String(200), default="")

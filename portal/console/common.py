@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
-from flask import flash, render_template
+from flask import Response, flash, render_template
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import DateField
 
 from backend.accounts.models import Role, User
+from backend.core.spreadsheets import MIMETYPES
 from backend.extensions import db
 
 
@@ -89,3 +90,13 @@ class LocalDateField(DateField):
         except ValueError:
             self.data = None
             raise ValueError(str(_l("不是有效的日期，请写成 2024-01-31。"))) from None
+
+
+def download(data: bytes, filename: str, fmt: str) -> Response:
+    """*data* as a file download of format *fmt* (csv, xlsx, pdf…) with a Chinese-safe name."""
+    mimetype = MIMETYPES.get(fmt, "application/octet-stream")
+    response = Response(data, mimetype=mimetype)
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename={filename}; filename*=UTF-8''{quote(filename)}"
+    )
+    return response

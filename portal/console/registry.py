@@ -6,11 +6,8 @@ Inspectors see every page that reads; the services refuse them every change.
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from flask import (
     Blueprint,
-    Response,
     current_app,
     flash,
     redirect,
@@ -26,7 +23,7 @@ from backend.core.time import local_today
 from backend.extensions import db
 from backend.registry import directory, filing
 from backend.registry.filing import RegistryFilter
-from portal.console.common import acting_user, apply_errors, refused
+from portal.console.common import acting_user, apply_errors, download, refused
 from portal.console.forms import (
     HealthCertificateForm,
     ImportConfirmForm,
@@ -89,7 +86,7 @@ def export(fmt: str):
     """The filtered registry as a CSV or XLSX file (formulas neutralised)."""
     data, filename = directory.export_directory(_filters(), fmt, by=acting_user())
     db.session.commit()  # the export is audited
-    return _download(data, filename, fmt)
+    return download(data, filename, fmt)
 
 
 @blueprint.get("/template.<any(csv, xlsx):fmt>")
@@ -97,21 +94,7 @@ def template(fmt: str):
     """An empty directory file with the columns an import expects."""
     filing.require_viewer(acting_user())
     maker = directory.to_xlsx if fmt == "xlsx" else directory.to_csv
-    return _download(maker([], template=True), f"workshops-template.{fmt}", fmt)
-
-
-def _download(data: bytes, filename: str, fmt: str) -> Response:
-    """A file download with a Chinese-safe name."""
-    mimetype = (
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        if fmt == "xlsx"
-        else "text/csv; charset=utf-8"
-    )
-    response = Response(data, mimetype=mimetype)
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename={filename}; filename*=UTF-8''{quote(filename)}"
-    )
-    return response
+    return download(maker([], template=True), f"workshops-template.{fmt}", fmt)
 
 
 def _workshop_form(workshop=None) -> WorkshopForm:
