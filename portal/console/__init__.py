@@ -2,12 +2,17 @@
 
 One parent blueprint, ``console``, holds what every console page shares: a login is needed
 (except to log in), every unsafe request must carry the CSRF token of the session, and
-pages are never cached or framed. Each part of the console is a child blueprint registered
-below (endpoints read ``console.<part>.<view>``) and may add itself to the navigation.
+pages are never cached or framed. Each module of this package that defines ``blueprint`` is
+one part of the console, registered as a child (endpoints read ``console.<part>.<view>``);
+a part names its link in the navigation in ``navigation`` (a list of
+:class:`~portal.console.common.NavItem`, placed by their ``order``) and its buttons on a
+workshop's page in ``workshop_actions``. Adding a module is all it takes to mount it.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from pathlib import Path
 
 from flask import Blueprint, Flask, request
@@ -16,16 +21,32 @@ from flask_login import current_user
 from backend.core.time import to_local
 from backend.extensions import csrf, login_manager
 from backend.registry.filing import STATUS_LABELS
-from portal.console import auth, home, invites, registry
-from portal.console.common import NAVIGATION, WORKSHOP_ACTIONS
+from portal.console.common import NavItem
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 # Pages a visitor who is not logged in may see.
 OPEN_ENDPOINTS = {"console.auth.login", "console.auth.language"}
 
 blueprint = Blueprint("console", __name__, url_prefix="/console", template_folder=str(TEMPLATES))
-for part in (auth.blueprint, home.blueprint, registry.blueprint, invites.blueprint):
-    blueprint.register_blueprint(part)
+NAVIGATION: list[NavItem] = []
+WORKSHOP_ACTIONS: list[NavItem] = []
+
+
+def _mount_parts() -> None:
+    """Register every part of the console and collect their links, in module-name order."""
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        part = getattr(module, "blueprint", None)
+        if part is None:
+            continue
+        blueprint.register_blueprint(part)
+        NAVIGATION.extend(getattr(module, "navigation", []))
+        WORKSHOP_ACTIONS.extend(getattr(module, "workshop_actions", []))
+    NAVIGATION.sort(key=lambda item: item.order)
+    WORKSHOP_ACTIONS.sort(key=lambda item: item.order)
+
+
+_mount_parts()
 
 
 @blueprint.before_request

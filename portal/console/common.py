@@ -22,21 +22,11 @@ class NavItem:
     endpoint: str
     label: object
     roles: tuple[Role, ...] = (Role.REGULATOR, Role.INSPECTOR)
+    order: int = 100  # place in the navigation, lowest first
 
     def visible_to(self, user) -> bool:
         """Whether *user* sees this link."""
         return bool(getattr(user, "is_authenticated", False)) and user.role in self.roles
-
-
-# Parts of the console add their entries here (in the order they appear).
-NAVIGATION: list[NavItem] = [
-    NavItem("console.home.index", _l("总览")),
-    NavItem("console.registry.index", _l("作坊登记")),
-]
-
-
-# Buttons on a workshop's page (regulators only); each endpoint takes ``workshop_id``.
-WORKSHOP_ACTIONS: list[NavItem] = []
 
 
 def acting_user() -> User:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template
+from flask_babel import lazy_gettext as _l
 
 from backend.registry import filing
-from portal.console.common import acting_user
+from portal.console.common import NavItem, acting_user
 
 blueprint = Blueprint("home", __name__)
+navigation = [NavItem("console.home.index", _l("总览"), order=0)]
 
 
 @blueprint.get("/")

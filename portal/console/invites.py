@@ -16,10 +16,11 @@ from backend.accounts.models import MemberRole, Role
 from backend.core.errors import DomainError
 from backend.extensions import db
 from backend.registry import filing
-from portal.console.common import WORKSHOP_ACTIONS, NavItem, acting_user
+from portal.console.common import NavItem, acting_user
 
 blueprint = Blueprint("invites", __name__, url_prefix="/registry")
-WORKSHOP_ACTIONS.append(NavItem("console.invites.create", _l("发放邀请码"), (Role.REGULATOR,)))
+# Buttons on a workshop's page; each endpoint takes ``workshop_id``.
+workshop_actions = [NavItem("console.invites.create", _l("发放邀请码"), (Role.REGULATOR,))]
 
 
 class InviteForm(FlaskForm):

@@ -23,7 +23,7 @@ from backend.core.time import local_today
 from backend.extensions import db
 from backend.registry import directory, filing
 from backend.registry.filing import RegistryFilter
-from portal.console.common import acting_user, apply_errors, download, refused
+from portal.console.common import NavItem, acting_user, apply_errors, download, refused
 from portal.console.forms import (
     HealthCertificateForm,
     ImportConfirmForm,
@@ -34,6 +34,7 @@ from portal.console.forms import (
 )
 
 blueprint = Blueprint("registry", __name__, url_prefix="/registry")
+navigation = [NavItem("console.registry.index", _l("作坊登记"), order=10)]
 
 
 @blueprint.context_processor
