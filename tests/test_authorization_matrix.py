@@ -360,6 +360,25 @@ def cases(world) -> list[Case]:
             multipart=True,
         ),
         Case(
+            "GET",
+            "/api/v1/workshops/<int:workshop_id>/self-checks",
+            f"/workshops/{w}/self-checks",
+            refused={**OUT},
+        ),
+        Case(
+            "POST",
+            "/api/v1/workshops/<int:workshop_id>/self-checks",
+            f"/workshops/{w}/self-checks",
+            {
+                "batch_no": no,
+                "sampled_at": when,
+                "results": [
+                    {"item_code": "benzoic_acid", "method": "胶体金法", "qualitative": "positive"}
+                ],
+            },
+            refused={**OUT, **OPERATORS_ONLY},
+        ),
+        Case(
             "POST",
             "/api/v1/uploads",
             "/uploads",

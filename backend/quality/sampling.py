@@ -14,6 +14,10 @@ and results; the verdict of each result comes from the standards table
   supersedes; superseded results no longer count.
 - Regulators publish completed lab samples (:func:`publish_sample`) for the public
   announcement (:func:`announcements`).
+- A workshop's own check (task source ``self_check``) is recorded by its operators, never by
+  inspectors or regulators: a rapid screen of one of its batches (:func:`record_self_check`),
+  judged by the same table, holding the batch on a positive like any other screen; the lab
+  confirmation it opens is the inspection alliance's.
 """
 
 from __future__ import annotations
@@ -103,13 +107,31 @@ class ReportTooLarge(DomainError):
 
 
 def require_sampler(user: User) -> None:
-    """Inspectors and regulators record samples and results.
-
-    Operators may not: a workshop's own self-check would need its own task source, which
-    the sampling tables do not have yet.
-    """
+    """Inspectors and regulators record samples and results (operators only self-checks)."""
     if user.role not in (Role.INSPECTOR, Role.REGULATOR):
-        raise Forbidden(_("只有检验人员和监管人员可以登记样品和检测结果。"), slug="inspectors_only")
+        raise Forbidden(
+            _("只有检验人员和监管人员可以登记样品和检测结果；作坊只能登记本作坊的自检。"),
+            slug="inspectors_only",
+        )
+
+
+def require_self_checker(user: User, workshop_id: int) -> None:
+    """A workshop's own operators (owners and staff) record its self-checks."""
+    if user.role is not Role.OPERATOR:
+        raise Forbidden(
+            _("作坊自检只能由本作坊的经营者或员工登记。"), slug="self_check_operators_only"
+        )
+    if membership(user, workshop_id) is None:
+        raise Forbidden(_("只能登记本作坊的自检。"), slug="not_your_workshop")
+
+
+def require_recorder(user: User, sample: Sample) -> None:
+    """Who writes results and reports on *sample*: its workshop's operators for a
+    self-check, inspectors and regulators for every other task source."""
+    if sample.task_source is TaskSource.SELF_CHECK:
+        require_self_checker(user, sample.workshop_id)
+    else:
+        require_sampler(user)
 
 
 def require_regulator(user: User) -> None:
@@ -212,6 +234,30 @@ def _check_time(value: datetime, field_name: str, *, not_before: datetime | None
         )
 
 
+# Longest texts the sample and result columns keep.
+TEXT_LIMITS = {
+    "sampling_place": 200,
+    "testing_agency": 100,
+    "station": 100,
+    "method": 100,
+    "unit": 20,
+    "device_no": 50,
+}
+
+
+def _check_length(name: str, value: str) -> str:
+    """*value* trimmed, or ValidationError when longer than its column keeps."""
+    value = (value or "").strip()
+    limit = TEXT_LIMITS[name]
+    if len(value) > limit:
+        raise ValidationError(
+            _("内容过长（不超过 %(limit)d 字）。", limit=limit),
+            slug="too_long",
+            errors={name: [f"at most {limit} characters"]},
+        )
+    return value
+
+
 def _next_sample_no(kind: TestKind, when: datetime) -> str:
     """``KJ20261126-001`` for rapid samples, ``CJ…`` for lab samples, counted per day."""
     prefix = f"{'KJ' if kind is TestKind.RAPID else 'CJ'}{when.astimezone(SHANGHAI):%Y%m%d}-"
@@ -243,7 +289,23 @@ def record_sample(
     The task source and testing agency come from *plan* when one is given (and must agree
     with it); the number is generated unless the inspector wrote one on the bag.
     """
-    require_sampler(by)
+    if by.role is Role.OPERATOR and task_source is TaskSource.SELF_CHECK and plan is None:
+        if batch is None:
+            raise ValidationError(
+                _("自检须指明本作坊的批次。"),
+                slug="batch_no_needed",
+                errors={"batch_no": ["a self-check is of one of the workshop's batches"]},
+            )
+        require_self_checker(by, batch.workshop_id)
+        if kind is not TestKind.RAPID:
+            raise ValidationError(
+                _("作坊自检只登记快检结果；实验室检验由检验机构登记。"),
+                slug="self_check_rapid_only",
+                errors={"kind": ["self-checks are rapid screens"]},
+            )
+        testing_agency = testing_agency or f"{batch.workshop.name}（作坊自检）"
+    else:
+        require_sampler(by)
     if batch is None and product is None:
         raise ValidationError(
             _("请指明抽样的批次或产品。"),
@@ -278,7 +340,16 @@ def record_sample(
         raise ValidationError(
             _("请填写任务来源。"), slug="task_source_needed", errors={"task_source": ["required"]}
         )
-    if not (testing_agency or "").strip():
+    if task_source is TaskSource.SELF_CHECK and by.role is not Role.OPERATOR:
+        raise ValidationError(
+            _("“作坊自检”由作坊自己登记，检验人员和监管人员请选择其他任务来源。"),
+            slug="self_check_is_the_workshops",
+            errors={"task_source": ["self_check is recorded by the workshop's operators"]},
+        )
+    sampling_place = _check_length("sampling_place", sampling_place)
+    station = _check_length("station", station)
+    testing_agency = _check_length("testing_agency", testing_agency or "")
+    if not testing_agency:
         raise ValidationError(
             _("请填写检验机构。"),
             slug="testing_agency_needed",
@@ -310,9 +381,9 @@ def record_sample(
         task_source=task_source,
         sampled_at=sampled_at,
         sampled_by_id=by.id,
-        sampling_place=sampling_place.strip(),
-        testing_agency=testing_agency.strip(),
-        station=station.strip(),
+        sampling_place=sampling_place,
+        testing_agency=testing_agency,
+        station=station,
         status=SampleStatus.COLLECTED,
     )
     db.session.add(sample)
@@ -354,14 +425,17 @@ def _decimal(value) -> Decimal | None:
     """*value* as a Decimal (None stays None), or ValidationError."""
     if value is None:
         return None
+    not_a_number = ValidationError(
+        _("检测值须为数字。"), slug="bad_number", errors={"value": ["not a number"]}
+    )
     if isinstance(value, bool):
-        raise ValidationError(_("检测值须为数字。"), slug="bad_number")
+        raise not_a_number
     try:
         number = value if isinstance(value, Decimal) else Decimal(str(value))
     except InvalidOperation:
-        raise ValidationError(_("检测值须为数字。"), slug="bad_number") from None
+        raise not_a_number from None
     if not number.is_finite():
-        raise ValidationError(_("检测值须为数字。"), slug="bad_number")
+        raise not_a_number
     return number
 
 
@@ -377,18 +451,27 @@ def _reading_for_judge(limit: StandardLimit, value: Decimal, unit: str) -> tuple
     raise ValidationError(
         _("单位 %(unit)s 与标准限量的单位 %(limit)s 不符。", unit=unit, limit=limit.unit),
         slug="unit_mismatch",
+        errors={"unit": [f"the limit is in {limit.unit}"]},
     )
 
 
 def _check_value(value: Decimal, unit: str) -> None:
     """Refuse negative, absurd or over-precise readings."""
     if value < 0:
-        raise ValidationError(_("检测值不能为负数。"), slug="negative_value")
+        raise ValidationError(
+            _("检测值不能为负数。"), slug="negative_value", errors={"value": ["negative"]}
+        )
     if value >= MAX_VALUE or (unit == "%vol" and value > 100):
-        raise ValidationError(_("检测值超出合理范围。"), slug="absurd_value")
+        raise ValidationError(
+            _("检测值超出合理范围。"), slug="absurd_value", errors={"value": ["out of range"]}
+        )
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and -exponent > MAX_PLACES:
-        raise ValidationError(_("检测值最多保留 6 位小数。"), slug="too_many_places")
+        raise ValidationError(
+            _("检测值最多保留 6 位小数。"),
+            slug="too_many_places",
+            errors={"value": [f"at most {MAX_PLACES} decimal places"]},
+        )
 
 
 def _item_error(index: int, exc: ValidationError) -> ValidationError:
@@ -427,10 +510,12 @@ def _build_result(
             slug="no_standard_for_item",
             errors={"item_code": ["no row of the standards table for this category and item"]},
         ) from None
-    if not (item.method or "").strip():
+    method = _check_length("method", item.method)
+    if not method:
         raise ValidationError(
             _("请填写检测方法。"), slug="method_needed", errors={"method": ["required"]}
         )
+    device_no = _check_length("device_no", item.device_no)
     value = _decimal(item.value)
     if (value is None) == (item.qualitative is None):
         raise ValidationError(
@@ -438,7 +523,7 @@ def _build_result(
             slug="reading_missing",
             errors={"value": ["give value or qualitative, not both"]},
         )
-    unit = item.unit.strip()
+    unit = _check_length("unit", item.unit)
     judged_value = None
     if value is not None:
         _check_value(value, unit or limit.unit)
@@ -494,14 +579,14 @@ def _build_result(
         standard_limit_id=limit.id,
         standard_limit=limit,
         item_code=code,
-        method=item.method.strip(),
+        method=method,
         value=value,
         unit=unit,
         qualitative=item.qualitative,
         verdict=verdict,
         tested_at=tested_at,
         tested_by_id=by.id,
-        device_no=(item.device_no or "").strip(),
+        device_no=device_no,
         action_taken=(item.action_taken or "").strip(),
         supersedes_id=supersedes.id if supersedes else None,
     )
@@ -516,7 +601,7 @@ def record_results(
     opens a lab-confirmation task; a lab result names the open screen it confirms; a lab
     fail holds the batch and marks it for recall. *complete* closes the sample.
     """
-    require_sampler(by)
+    require_recorder(by, sample)
     items = list(items)
     if not 1 <= len(items) <= MAX_RESULTS_PER_POST:
         raise ValidationError(
@@ -548,9 +633,10 @@ def record_results(
     fails = [r for r in built if r.verdict is Verdict.FAIL]
     if screens:
         names = "、".join(r.standard_limit.item_name_zh for r in screens)
+        own = "作坊自检" if sample.task_source is TaskSource.SELF_CHECK else ""
         outcome.held = _hold_for(
             sample.batch,
-            f"快检{names}呈阳性（样品 {sample.sample_no}），已暂控，等待实验室确认。",
+            f"{own}快检{names}呈阳性（样品 {sample.sample_no}），已暂控，等待实验室确认。",
             by,
         )
         outcome.confirmation = _open_confirmation(sample)
@@ -568,6 +654,93 @@ def record_results(
         forget_batch(sample.batch_id)  # the consumer view lists the batch's results
         outcome.recall_recommended = bool(_standing_lab_fails(sample.batch_id))
     return outcome
+
+
+def record_self_check(
+    workshop_id: int,
+    batch_no: str,
+    *,
+    by: User,
+    items: Iterable[ResultInput] = (),
+    sampled_at: datetime | None = None,
+    sampling_place: str = "",
+    station: str = "",
+    testing_agency: str | None = None,
+) -> Recorded:
+    """An operator records the workshop's own rapid screen of one of its batches, and its
+    results when given (all or nothing); a positive holds the batch like any screen."""
+    require_self_checker(by, workshop_id)
+    batch = (
+        db.session.scalar(
+            select(Batch).where(Batch.batch_no == batch_no, Batch.workshop_id == workshop_id)
+        )
+        if batch_no and len(batch_no) <= 40
+        else None
+    )
+    if batch is None:
+        raise ValidationError(
+            _("本作坊没有批次 %(no)s。", no=(batch_no or "")[:40]),
+            slug="batch_not_found",
+            errors={"batch_no": ["no such batch in this workshop"]},
+        )
+    sample = record_sample(
+        by=by,
+        kind=TestKind.RAPID,
+        batch=batch,
+        task_source=TaskSource.SELF_CHECK,
+        sampled_at=sampled_at,
+        sampling_place=sampling_place,
+        testing_agency=testing_agency,
+        station=station,
+    )
+    items = list(items)
+    if items:
+        return record_results(sample, items, by=by)
+    return Recorded(sample=sample, results=[], batch=batch)
+
+
+def awaiting_confirmation() -> set[int]:
+    """Samples waiting for the lab: rapid samples with a positive screen no lab result has
+    answered yet, and lab-confirmation samples not completed."""
+    rapid_ids = set()
+    batch_ids = db.session.scalars(
+        _live(
+            select(Sample.batch_id)
+            .join(TestResult, TestResult.sample_id == Sample.id)
+            .where(
+                Sample.kind == TestKind.RAPID,
+                Sample.batch_id.is_not(None),
+                TestResult.verdict == Verdict.POSITIVE_SCREEN,
+            )
+        ).distinct()
+    ).all()
+    for batch_id in batch_ids:
+        rapid_ids.update(screen.sample_id for screen in _open_screens(batch_id))
+    loose = db.session.scalars(  # screens of a product without a batch: their own task
+        _live(
+            select(Sample)
+            .join(TestResult, TestResult.sample_id == Sample.id)
+            .where(
+                Sample.kind == TestKind.RAPID,
+                Sample.batch_id.is_(None),
+                TestResult.verdict == Verdict.POSITIVE_SCREEN,
+            )
+        ).distinct()
+    ).all()
+    for rapid in loose:
+        task = db.session.scalar(
+            select(Sample).where(Sample.sample_no == f"{rapid.sample_no}{CONFIRMATION_SUFFIX}")
+        )
+        if task is None or not live_results(task):
+            rapid_ids.add(rapid.id)
+    tasks = db.session.scalars(
+        select(Sample.id).where(
+            Sample.kind == TestKind.LAB,
+            Sample.sample_no.like(f"%{CONFIRMATION_SUFFIX}"),
+            Sample.status != SampleStatus.COMPLETED,
+        )
+    ).all()
+    return rapid_ids | set(tasks)
 
 
 def _lock(batch: Batch) -> Batch:
@@ -608,7 +781,10 @@ def _open_confirmation(rapid: Sample) -> Sample:
         workshop_id=rapid.workshop_id,
         product_id=rapid.product_id,
         batch_id=rapid.batch_id,
-        task_source=rapid.task_source,
+        # A workshop's own screen is confirmed by the inspection alliance's laboratory.
+        task_source=(
+            TaskSource.ALLIANCE if rapid.task_source is TaskSource.SELF_CHECK else rapid.task_source
+        ),
         sampled_at=rapid.sampled_at,  # the portion kept from the screened sample
         sampled_by_id=rapid.sampled_by_id,
         sampling_place=rapid.sampling_place,
@@ -829,7 +1005,7 @@ def attach_report(sample: Sample, stream: BinaryIO, filename: str, *, by: User) 
 
     Only PDFs (the bytes must start with ``%PDF-``) up to the upload limit are taken.
     """
-    require_sampler(by)
+    require_recorder(by, sample)
     limit = current_app.config.get("UPLOAD_MAX_BYTES", REPORT_MAX_BYTES)
     head = stream.read(len(PDF_MAGIC))
     if head != PDF_MAGIC:

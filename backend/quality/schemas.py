@@ -86,7 +86,9 @@ class SampleSchema(Schema):
 
     sample_no = fields.String(metadata={"example": "KJ20261126-001"})
     kind = fields.String(metadata={"enum": ["lab", "rapid"]})
-    task_source = fields.String(metadata={"enum": ["municipal", "district", "special", "routine"]})
+    task_source = fields.String(
+        metadata={"enum": ["municipal", "district", "special", "routine", "alliance", "self_check"]}
+    )
     status = fields.String(metadata={"enum": ["collected", "testing", "completed"]})
     plan_id = fields.Integer(allow_none=True)
     workshop = fields.Function(
