@@ -131,12 +131,15 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    """Mount the health check, the mini-program API and the portal."""
+    """Mount the health check, the streaming server's callbacks, the mini-program API and
+    the portal."""
     import miniprogram_api
     import portal
     from backend.health import blueprint as health
+    from backend.video.hooks import blueprint as streaming
 
     app.register_blueprint(health)
+    app.register_blueprint(streaming)
     miniprogram_api.register(app)
     portal.register(app)
 

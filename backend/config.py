@@ -128,6 +128,37 @@ class Config:
     REMINDER_CERT_DAYS = int(_env("REMINDER_CERT_DAYS", "30"))  # expiring within this many
     REMINDER_EVERY_MINUTES = int(_env("REMINDER_EVERY_MINUTES", "15"))  # Celery beat, 1-60
 
+    # Live kitchen (明厨亮灶, see backend/video/). The streaming server (nginx-rtmp or SRS)
+    # calls /streaming/... and is trusted when it sends STREAMING_CALLBACK_SECRET (in the
+    # callback URL's ``secret`` argument or the X-Streaming-Secret header) or comes from an
+    # address in STREAMING_ALLOWED_ADDRS (comma-separated addresses or networks); with
+    # neither set, every callback is refused.
+    STREAMING_CALLBACK_SECRET = _env("STREAMING_CALLBACK_SECRET")
+    STREAMING_ALLOWED_ADDRS = _env("STREAMING_ALLOWED_ADDRS", "")
+    STREAMING_APP = _env("STREAMING_APP", "live")  # the RTMP application cameras push to
+    # Where cameras push (shown to regulators) and where signed HLS links point; unset:
+    # rtmp://<PUBLIC_HOST's host>/live and <PUBLIC_SCHEME>://<PUBLIC_HOST>/hls.
+    STREAMING_RTMP_URL = _env("STREAMING_RTMP_URL")
+    STREAMING_HLS_BASE_URL = _env("STREAMING_HLS_BASE_URL")
+    # Playback links: HMAC-SHA256 key (unset: derived from SECRET_KEY) and lifetime (s).
+    PLAYBACK_SIGNING_KEY = _env("PLAYBACK_SIGNING_KEY")
+    PLAYBACK_LINK_TTL = int(_env("PLAYBACK_LINK_TTL", "3600"))
+    # Tencent Cloud live (云直播): push and playback domains and their anti-leech keys.
+    TENCENT_LIVE_PUSH_DOMAIN = _env("TENCENT_LIVE_PUSH_DOMAIN")
+    TENCENT_LIVE_PUSH_KEY = _env("TENCENT_LIVE_PUSH_KEY")
+    TENCENT_LIVE_PLAY_DOMAIN = _env("TENCENT_LIVE_PLAY_DOMAIN")
+    TENCENT_LIVE_PLAY_KEY = _env("TENCENT_LIVE_PLAY_KEY")
+    TENCENT_LIVE_APP = _env("TENCENT_LIVE_APP", "live")
+    TENCENT_LIVE_PUSH_DAYS = int(_env("TENCENT_LIVE_PUSH_DAYS", "365"))  # push link lifetime
+    # Background checks: probe playlists of cameras without callbacks (Tencent) and mark
+    # cameras offline that the streaming server has not mentioned for STREAM_STALE_AFTER s.
+    STREAM_PROBE_INTERVAL = int(_env("STREAM_PROBE_INTERVAL", "60"))
+    STREAM_STALE_AFTER = int(_env("STREAM_STALE_AFTER", "90"))
+    # Snapshots of live cameras with ffmpeg, every SNAPSHOT_INTERVAL s (0: never).
+    SNAPSHOT_INTERVAL = int(_env("SNAPSHOT_INTERVAL", "300"))
+    SNAPSHOT_TIMEOUT = int(_env("SNAPSHOT_TIMEOUT", "20"))
+    FFMPEG_PATH = _env("FFMPEG_PATH", "ffmpeg")
+
     @classmethod
     def validate(cls, settings: dict) -> None:
         """Raise :class:`ConfigError` when the settings cannot run this environment."""
@@ -139,6 +170,7 @@ class Config:
         _check_database_url(settings.get("SQLALCHEMY_DATABASE_URI"))
         _check_reminders(settings)
         _check_storage(settings)
+        _check_streaming(settings)
 
 
 class DevelopmentConfig(Config):
@@ -188,6 +220,24 @@ class TestingConfig(Config):
     REMINDER_CERT_HOUR = 9
     REMINDER_CERT_DAYS = 30
     REMINDER_EVERY_MINUTES = 15
+    STREAMING_CALLBACK_SECRET = "test-streaming-secret"
+    STREAMING_ALLOWED_ADDRS = ""
+    STREAMING_APP = "live"
+    STREAMING_RTMP_URL = "rtmp://live.yipin.test/live"
+    STREAMING_HLS_BASE_URL = "https://live.yipin.test/hls"
+    PLAYBACK_SIGNING_KEY = "test-playback-key"
+    PLAYBACK_LINK_TTL = 3600
+    TENCENT_LIVE_PUSH_DOMAIN = "push.tencent.test"
+    TENCENT_LIVE_PUSH_KEY = "tencent-push-key"
+    TENCENT_LIVE_PLAY_DOMAIN = "play.tencent.test"
+    TENCENT_LIVE_PLAY_KEY = "tencent-play-key"
+    TENCENT_LIVE_APP = "live"
+    TENCENT_LIVE_PUSH_DAYS = 365
+    STREAM_PROBE_INTERVAL = 60
+    STREAM_STALE_AFTER = 90
+    SNAPSHOT_INTERVAL = 300
+    SNAPSHOT_TIMEOUT = 20
+    FFMPEG_PATH = "ffmpeg"
 
 
 class ProductionConfig(Config):
@@ -295,3 +345,69 @@ def normalise_database_url(url: str) -> str:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
+
+
+def parse_networks(spec: str | None) -> list:
+    """Parse ``"127.0.0.1, 10.0.0.0/8"`` into networks; :class:`ConfigError` when malformed."""
+    import ipaddress
+
+    networks = []
+    for part in (spec or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ConfigError(
+                f"{part!r} is not an IP address or network such as 127.0.0.1 or 10.0.0.0/8."
+            ) from None
+    return networks
+
+
+def _check_streaming(settings: dict) -> None:
+    """Raise :class:`ConfigError` unless the live-kitchen settings make sense."""
+    secret = settings.get("STREAMING_CALLBACK_SECRET")
+    if secret and not re.fullmatch(r"[A-Za-z0-9._~-]{16,200}", secret):
+        raise ConfigError(
+            "STREAMING_CALLBACK_SECRET must be 16 to 200 letters, digits or . _ ~ - "
+            "(nginx-rtmp sends it in its callback URLs)."
+        )
+    try:
+        parse_networks(settings.get("STREAMING_ALLOWED_ADDRS"))
+    except ConfigError as exc:
+        raise ConfigError(f"STREAMING_ALLOWED_ADDRS: {exc}") from None
+    for name, schemes in (
+        ("STREAMING_RTMP_URL", ("rtmp://", "rtmps://")),
+        ("STREAMING_HLS_BASE_URL", ("http://", "https://")),
+    ):
+        value = settings.get(name)
+        if value and not value.startswith(schemes):
+            raise ConfigError(f"{name} must start with {' or '.join(schemes)}.")
+    app_name = settings.get("STREAMING_APP", "live")
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", app_name or ""):
+        raise ConfigError("STREAMING_APP must be 1 to 32 letters, digits, - or _ (e.g. live).")
+    ttl = settings.get("PLAYBACK_LINK_TTL", 3600)
+    if not max(60, 2 * settings.get("SCAN_VIEW_TTL", 30)) <= ttl <= 7 * 24 * 3600:
+        raise ConfigError(
+            "PLAYBACK_LINK_TTL must be between twice SCAN_VIEW_TTL (at least 60) and 604800 "
+            "seconds: cached scan views hand out links that must still work."
+        )
+    for domain, key in (
+        ("TENCENT_LIVE_PUSH_DOMAIN", "TENCENT_LIVE_PUSH_KEY"),
+        ("TENCENT_LIVE_PLAY_DOMAIN", "TENCENT_LIVE_PLAY_KEY"),
+    ):
+        if settings.get(domain) and not settings.get(key):
+            raise ConfigError(f"{domain} is set but {key} is not: copy it from Tencent's console.")
+    if not 1 <= settings.get("TENCENT_LIVE_PUSH_DAYS", 365) <= 3650:
+        raise ConfigError("TENCENT_LIVE_PUSH_DAYS must be between 1 and 3650.")
+    for name, low in (
+        ("STREAM_PROBE_INTERVAL", 10),
+        ("STREAM_STALE_AFTER", 10),
+        ("SNAPSHOT_TIMEOUT", 1),
+    ):
+        if settings.get(name, low) < low:
+            raise ConfigError(f"{name} must be at least {low} seconds.")
+    interval = settings.get("SNAPSHOT_INTERVAL", 300)
+    if interval != 0 and interval < 30:
+        raise ConfigError("SNAPSHOT_INTERVAL must be 0 (no snapshots) or at least 30 seconds.")

@@ -33,8 +33,12 @@ def init_celery(app: Flask) -> Celery:
         timezone="Asia/Shanghai",
     )
     from backend.reminders.tasks import beat_schedule  # (also registers the reminders' task)
+    from backend.video.tasks import beat_schedule as video_schedule  # (and the cameras' tasks)
 
-    celery.conf.beat_schedule = beat_schedule(app.config)  # celery -A backend.worker beat
+    celery.conf.beat_schedule = {  # celery -A backend.worker beat
+        **beat_schedule(app.config),
+        **video_schedule(app.config),
+    }
     celery.set_default()
     app.extensions["celery"] = celery
     return celery

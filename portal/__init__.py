@@ -9,11 +9,13 @@ from flask_babel import get_locale
 def register(app: Flask) -> None:
     """Register the portal's blueprints and template helpers."""
     from portal import console
+    from portal.live import blueprint as live
     from portal.public import blueprint as public
     from portal.scan import blueprint as scan
     from portal.scan import register_verification_file
 
     app.register_blueprint(public)
+    app.register_blueprint(live)
     app.register_blueprint(scan)
     register_verification_file(app)
     console.register(app)

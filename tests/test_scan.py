@@ -43,7 +43,9 @@ def test_api_scan_shows_the_whole_story(client, db, wine):
     assert (test["item_code"], test["verdict"], test["kind"]) == ("lead", "pass", "lab")
     assert test["limit"]["value"] == "0.5" and test["limit"]["verified"] is False
     assert view["inspection"]["outcome"] == "satisfactory"
-    assert view["cameras"][0]["live"] is False and view["cameras"][0]["live_from"] == "06:00"
+    camera = view["cameras"][0]
+    assert camera["live"] is False and camera["live_from"] == "06:00"
+    assert camera["playback_url"] is None  # only live cameras get a (signed) link
     assert view["scan"]["number"] == 1 and view["scan"]["repeat"] is False
 
 

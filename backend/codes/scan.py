@@ -33,7 +33,7 @@ from backend.extensions import db
 from backend.production.models import Batch, BatchInput, BatchState
 from backend.quality.models import Inspection, Sample, TestResult, Verdict
 from backend.registry.models import Product, Workshop, WorkshopStatus
-from backend.video.models import Camera
+from backend.video.public import workshop_cameras
 
 CODE_TTL = 3600
 MAX_LINK_LENGTH = 2048
@@ -350,21 +350,10 @@ def _last_inspection(workshop_id: int) -> dict | None:
 
 
 def _cameras(workshop_id: int) -> list[dict]:
-    cameras = db.session.scalars(
-        select(Camera)
-        .where(Camera.workshop_id == workshop_id, Camera.enabled.is_(True))
-        .order_by(Camera.id)
-    ).all()
-    return [
-        {
-            "area": str(c.area),
-            "name": c.name,
-            "live": c.is_live,
-            "live_from": c.live_from.strftime("%H:%M") if c.live_from else None,
-            "live_until": c.live_until.strftime("%H:%M") if c.live_until else None,
-        }
-        for c in cameras
-    ]
+    """The workshop's cameras: live ones with a signed playback link, the others with their
+    hours (the view is cached for SCAN_VIEW_TTL and dropped when a camera goes live or dark;
+    links outlive the cache, see PLAYBACK_LINK_TTL)."""
+    return workshop_cameras(workshop_id)
 
 
 # -- the scan -----------------------------------------------------------------------------

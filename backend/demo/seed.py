@@ -1235,6 +1235,7 @@ class DemoBuilder:
                     stream_key=secrets.token_urlsafe(24),
                     live_from=time(6, 0),
                     live_until=time(20, 0),
+                    created_at=at(self.today - timedelta(days=8), 9),  # before its history
                 )
                 db.session.add(camera)
                 db.session.flush()

@@ -67,6 +67,9 @@ class Camera(TimestampMixin, Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     is_live: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     last_seen_at: Mapped[datetime | None]
+    # The streaming server's id of the connection now publishing (address and client id),
+    # so that the end of another, refused connection does not mark the camera offline.
+    publisher_id: Mapped[str | None] = mapped_column(String(80))
     snapshot_file_id: Mapped[int | None] = mapped_column(
         ForeignKey("stored_files.id", ondelete="SET NULL")
     )
@@ -85,3 +88,5 @@ class CameraEvent(Base):
     kind: Mapped[CameraEventKind] = mapped_column(enum_type(CameraEventKind))
     at: Mapped[datetime]
     client_addr: Mapped[str | None] = mapped_column(String(64))
+    # Why a publish was refused, or what a probe saw (short, for the console).
+    detail: Mapped[str | None] = mapped_column(String(100))
