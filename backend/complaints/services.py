@@ -11,7 +11,6 @@ code, batch or workshop it is about. Functions flush and never commit.
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -26,12 +25,13 @@ from backend.audit.log import record
 from backend.codes.models import UnitCode
 from backend.codes.services import parse_code
 from backend.complaints.models import Complaint, ComplaintChannel, ComplaintStatus
-from backend.core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationError
+from backend.core.errors import Conflict, DomainError, Errors, Forbidden, NotFound, ValidationError
+from backend.core.i18n import N_
 from backend.core.i18n import gettext as _
+from backend.core.pages import Page, clamp_page
 from backend.core.time import SHANGHAI, local_today, utcnow
 from backend.extensions import db
 from backend.production.models import Batch
-from backend.registry.filing import Errors, Page
 from backend.registry.models import Workshop
 
 PER_PAGE = 50
@@ -40,11 +40,6 @@ MAX_REPLY = 2000
 PHONE = re.compile(r"^[0-9+\-() ]{5,30}$")
 CONSOLE_ROLES = (Role.REGULATOR, Role.INSPECTOR)
 REFERENCE_ATTEMPTS = 5
-
-
-def N_(text: str) -> str:
-    """Mark *text* for the message catalogue; it is translated where it is shown."""
-    return text
 
 
 STATUS_LABELS = {
@@ -319,7 +314,7 @@ def list_complaints(
     """One page of complaints, newest first, narrowed by *filters*."""
     require_viewer(by)
     total = db.session.scalar(_filtered(select(func.count(Complaint.id)), filters, by)) or 0
-    page = min(max(page, 1), max(1, math.ceil(total / per_page)))
+    page = clamp_page(page, total, per_page)
     assignee = aliased(User)
     rows = db.session.execute(
         _filtered(

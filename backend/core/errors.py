@@ -17,6 +17,14 @@ class DomainError(Exception):
         self.errors = errors or {}
 
 
+class Errors(dict):
+    """Field → messages, filled as a service checks its rules (then raised at once)."""
+
+    def add(self, name: str, message: str) -> None:
+        """Note that *name* breaks a rule."""
+        self.setdefault(name, []).append(message)
+
+
 class ValidationError(DomainError):
     """Input that is well-formed but breaks a rule."""
 

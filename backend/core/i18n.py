@@ -13,6 +13,12 @@ from flask_babel import get_domain, get_locale
 _translations: dict[str, NullTranslations] = {}
 
 
+def N_(message: str) -> str:  # noqa: N802 - the conventional name of a gettext marker
+    """Mark *message* for the message catalogue where it is defined; it is translated where
+    it is shown (``make translations`` extracts the texts marked with ``N_``)."""
+    return message
+
+
 def current_locale_id() -> str:
     """The request's locale identifier (zh_CN or en), chosen once per request."""
     identifier = g.get("locale_id")

@@ -37,6 +37,7 @@ from sqlalchemy.orm import aliased
 from backend.accounts.models import Role, User
 from backend.codes.models import ScanEvent
 from backend.core.errors import Forbidden
+from backend.core.i18n import N_
 from backend.core.i18n import gettext as _
 from backend.core.time import SHANGHAI, local_today
 from backend.core.types import UTCDateTime
@@ -78,11 +79,6 @@ EXPIRING_DAYS = 30  # registration certificates ending within this many days are
 LEDGER_WINDOWS = (7, 30)  # ledger completeness over the last 7 and 30 finished days
 SCAN_DAYS = 30  # scans per day over the last 30 days, today included
 OVERDUE_LISTED = 50  # overdue hazards listed on the page (all are counted)
-
-
-def N_(message: str) -> str:
-    """Mark *message* for extraction; it is translated where it is shown."""
-    return message
 
 
 # Names of the inspection checklist's items (a hazard names the item it was found under).

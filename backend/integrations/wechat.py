@@ -17,14 +17,10 @@ from wechatpy.session.memorystorage import MemoryStorage
 from wechatpy.session.redisstorage import RedisStorage
 
 from backend.core.errors import DomainError, ServiceUnavailable
+from backend.core.i18n import N_
 from backend.core.i18n import gettext as _
 
 TIMEOUT = 5  # seconds for every call to WeChat (WECHAT_TIMEOUT overrides it per app)
-
-
-def N_(message: str) -> str:  # noqa: N802 - the conventional name of a gettext marker
-    """Mark *message* for translation where it is defined; it is translated where shown."""
-    return message
 
 
 # WeChat error codes we explain to people; anything else is "WeChat said no".

@@ -27,6 +27,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import and_, exists, or_, select
 
+from backend.core.i18n import N_
 from backend.core.time import SHANGHAI
 from backend.extensions import db
 from backend.production.models import (
@@ -42,11 +43,6 @@ from backend.production.models import (
 from backend.registry.models import HealthCertificate, Staff, Workshop, WorkshopStatus
 
 PRODUCING = (WorkshopStatus.ACTIVE, WorkshopStatus.UPGRADED)
-
-
-def N_(message: str) -> str:
-    """Mark *message* for extraction; it is translated where it is shown."""
-    return message
 
 
 # Chinese names of the items (msgids: the API translates them).

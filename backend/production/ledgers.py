@@ -37,6 +37,7 @@ from backend.accounts.models import User
 from backend.codes.caching import forget_batch
 from backend.core.canonical import plain
 from backend.core.errors import Conflict, Forbidden, NotFound, ValidationError
+from backend.core.pages import Page
 from backend.core.time import local_today, utcnow
 from backend.extensions import db
 from backend.files.models import StoredFile
@@ -703,7 +704,7 @@ def history(
     day: date | None = None,
     page: int = 1,
     per_page: int = 20,
-) -> operations.Page:
+) -> Page:
     """The workshop's entries, newest first, each with its corrections beside it.
 
     Pages count original entries (those that correct nothing); a correction is listed
@@ -751,7 +752,7 @@ def history(
         view = views[root.id]
         view.corrections = [views[e.id] for e in chains[root.id]]
         items.append(view)
-    return operations.Page(items, page, per_page, total)
+    return Page(items, total, page, per_page)
 
 
 # -- copy from last time -------------------------------------------------------------------

@@ -34,6 +34,7 @@ from sqlalchemy.orm import selectinload
 from backend.accounts.models import User
 from backend.codes.caching import forget_batch
 from backend.core.errors import Conflict, NotFound, ValidationError
+from backend.core.pages import Page
 from backend.core.time import local_today, utcnow
 from backend.extensions import db
 from backend.production import entries
@@ -65,16 +66,6 @@ ADDITIVE_STATES = (S.DRAFT, S.IN_PRODUCTION)
 INSPECTION_STATES = (S.PENDING_RELEASE, S.RELEASED, S.HELD)
 LEFT_EPSILON = Decimal("0.0005")  # below the three decimals quantities carry
 MAX_PER_PAGE = 100
-
-
-@dataclass
-class Page:
-    """One page of a list."""
-
-    items: list
-    page: int
-    per_page: int
-    total: int
 
 
 @dataclass
@@ -549,7 +540,7 @@ def list_raw_lots(
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()
-    return Page([LotView(lot, _quantize(u)) for lot, u in rows], page, per_page, total)
+    return Page([LotView(lot, _quantize(u)) for lot, u in rows], total, page, per_page)
 
 
 def list_batches(
@@ -577,7 +568,7 @@ def list_batches(
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()
-    return Page(list(batches), page, per_page, total)
+    return Page(list(batches), total, page, per_page)
 
 
 def get_batch(batch_no: str, user: User) -> Batch:

@@ -16,7 +16,6 @@ Every change is audited. Functions flush and never commit.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import BinaryIO
@@ -27,8 +26,10 @@ from sqlalchemy.orm import selectinload
 from backend.accounts.models import Role, User
 from backend.audit.log import record
 from backend.codes.caching import forget_batch
-from backend.core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationError
+from backend.core.errors import Conflict, DomainError, Errors, Forbidden, NotFound, ValidationError
+from backend.core.i18n import N_
 from backend.core.i18n import gettext as _
+from backend.core.pages import Page, clamp_page
 from backend.core.spreadsheets import render
 from backend.core.time import local_today, utcnow
 from backend.extensions import db
@@ -46,7 +47,6 @@ from backend.quality.models import (
     ItemResult,
     Rectification,
 )
-from backend.registry.filing import Errors, Page
 from backend.registry.models import Workshop, WorkshopStatus
 
 PER_PAGE = 50
@@ -55,11 +55,6 @@ MAX_DEADLINE_DAYS = 90  # a rectification deadline at most this long after the i
 DEFAULT_DEADLINE_DAYS = 15  # what the hazard form proposes
 NOTE_LIMIT = 1000
 TEXT_LIMIT = 2000
-
-
-def N_(text: str) -> str:
-    """Mark *text* for the message catalogue; it is translated where it is shown."""
-    return text
 
 
 ITEM_LABELS = {
@@ -483,7 +478,7 @@ def search_inspections(
         Workshop, Inspection.workshop_id == Workshop.id
     )
     total = db.session.scalar(_filtered(counter, filters, today)) or 0
-    page = min(max(page, 1), max(1, math.ceil(total / per_page)))
+    page = clamp_page(page, total, per_page)
     items = db.session.scalars(
         _list_query(filters, today)
         .order_by(Inspection.inspected_on.desc(), Inspection.id.desc())
@@ -537,7 +532,7 @@ def tracked_hazards(
         )
         or 0
     )
-    page = min(max(page, 1), max(1, math.ceil(total / per_page)))
+    page = clamp_page(page, total, per_page)
     items = db.session.scalars(
         _hazard_query(filters, today)
         .options(

@@ -8,7 +8,6 @@ in :attr:`Filtered.ignored`, so an odd link never fails.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -18,7 +17,9 @@ from sqlalchemy.orm import aliased, selectinload
 from backend.accounts.models import Role, User
 from backend.audit.log import record
 from backend.core.errors import Forbidden, NotFound
+from backend.core.i18n import N_
 from backend.core.i18n import gettext as _
+from backend.core.pages import Page, clamp_page
 from backend.core.spreadsheets import render
 from backend.core.time import SHANGHAI, local_today
 from backend.extensions import db
@@ -37,11 +38,6 @@ from backend.registry.models import Product, Workshop
 PER_PAGE = 50
 EXPORT_MAX_ROWS = 50_000
 NO_RESULT = "none"  # the verdict filter's value for samples without a result yet
-
-
-def N_(message: str) -> str:
-    """Mark *message* for translation; it is translated where it is shown."""
-    return message
 
 
 KIND_NAMES = {TestKind.LAB: N_("实验室检测"), TestKind.RAPID: N_("快检")}
@@ -108,21 +104,6 @@ class Filtered:
     awaiting: bool = False
     q: str = ""
     ignored: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Page:
-    """One page of samples."""
-
-    items: list[Sample]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        """How many pages there are (at least one)."""
-        return max(1, math.ceil(self.total / self.per_page))
 
 
 def require_viewer(user: User) -> None:
@@ -244,7 +225,7 @@ def search_samples(f: Filtered, *, by: User, page: int = 1, per_page: int = PER_
     require_viewer(by)
     query = _query(f)
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    page = min(max(page, 1), max(1, math.ceil(total / per_page)))
+    page = clamp_page(page, total, per_page)
     items = db.session.scalars(_loaded(query).limit(per_page).offset((page - 1) * per_page)).all()
     return Page(list(items), total, page, per_page)
 

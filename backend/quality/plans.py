@@ -36,6 +36,7 @@ from sqlalchemy.orm import aliased, selectinload
 from backend.accounts.models import Role, User
 from backend.audit.log import record
 from backend.core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationError
+from backend.core.i18n import N_
 from backend.core.i18n import gettext as _
 from backend.core.time import SHANGHAI, local_today
 from backend.extensions import db
@@ -60,11 +61,6 @@ QUARTERS = (1, 2, 3, 4)
 # Who may order a plan: every task source but a workshop's own check, which its operators
 # record themselves, outside any plan.
 PLAN_SOURCES = tuple(s for s in TaskSource if s is not TaskSource.SELF_CHECK)
-
-
-def N_(text: str) -> str:
-    """Mark *text* for the message catalogue; it is translated where it is shown."""
-    return text
 
 
 # The disclaimer every announcement carries; the same words as the public announcement

@@ -38,6 +38,7 @@ from backend.accounts.models import Role, User
 from backend.accounts.permissions import membership
 from backend.codes.caching import forget_batch
 from backend.core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationError
+from backend.core.i18n import N_
 from backend.core.i18n import gettext as _
 from backend.core.time import SHANGHAI, utcnow
 from backend.extensions import db
@@ -79,11 +80,6 @@ MASS_UNITS = {
     "μg/kg": Decimal("0.001"),  # Greek mu
     "ug/kg": Decimal("0.001"),
 }
-
-
-def N_(message: str) -> str:
-    """Mark *message* for translation; it is translated where it is shown."""
-    return message
 
 
 TASK_SOURCE_NAMES = {

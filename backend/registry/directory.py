@@ -26,13 +26,14 @@ from sqlalchemy import select
 from backend.accounts.models import User
 from backend.audit.log import record
 from backend.core import spreadsheets
-from backend.core.errors import ValidationError
+from backend.core.errors import Errors, ValidationError
+from backend.core.i18n import N_
 from backend.core.i18n import gettext as _
 from backend.core.spreadsheets import unneutralise
 from backend.core.time import local_today
 from backend.extensions import db
 from backend.registry import filing
-from backend.registry.filing import N_, STATUS_LABELS, WorkshopInput
+from backend.registry.filing import STATUS_LABELS, WorkshopInput
 from backend.registry.models import Brand, ProductCategory, Workshop, WorkshopStatus, Zone
 
 TOKEN_SALT = "registry-import"
@@ -342,12 +343,12 @@ class _Parsed:
     status: WorkshopStatus
     licence_no: str
     trademark: str
-    errors: filing.Errors
+    errors: Errors
 
 
 def _parse_row(row: Row, lookups: _Lookups) -> _Parsed:
     """Turn a row's texts into typed values; note what cannot be read, column by column."""
-    errors = filing.Errors()
+    errors = Errors()
     for key, problem in row.problems.items():
         errors.add(key, problem)
     v = {key: unneutralise(text.strip()) for key, text in row.values.items()}
@@ -409,11 +410,11 @@ def _parse_row(row: Row, lookups: _Lookups) -> _Parsed:
     return _Parsed(data, status, v.get("licence_no", ""), v.get("trademark", ""), errors)
 
 
-def _check_row(parsed: _Parsed) -> filing.Errors:
+def _check_row(parsed: _Parsed) -> Errors:
     """The filing rules, for the columns whose text could be read."""
     errors = filing.check_workshop(parsed.data)
     filing.check_status_extras(errors, parsed.status, parsed.licence_no, parsed.trademark, None)
-    merged = filing.Errors()
+    merged = Errors()
     for name, messages in errors.items():
         key = FIELD_TO_COLUMN.get(name, name)
         if key in parsed.errors:

@@ -8,7 +8,6 @@ import can report it per row. Functions flush and never commit.
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -19,8 +18,10 @@ from sqlalchemy.orm import selectinload
 
 from backend.accounts.models import Role, User
 from backend.audit.log import record
-from backend.core.errors import Forbidden, NotFound, ValidationError
+from backend.core.errors import Errors, Forbidden, NotFound, ValidationError
+from backend.core.i18n import N_
 from backend.core.i18n import gettext as _
+from backend.core.pages import Page, clamp_page
 from backend.core.time import local_today, utcnow
 from backend.extensions import db
 from backend.registry import townships
@@ -45,11 +46,6 @@ PER_PAGE = 50
 REGISTRATION_NO = re.compile(r"^[\w\-/()（）〔〕\[\]]{3,40}$")
 LICENCE_NO = re.compile(r"^SC\d{14}$")
 PHONE = re.compile(r"^[0-9+\-() ]{5,30}$")
-
-
-def N_(text: str) -> str:
-    """Mark *text* for the message catalogue; it is translated where it is shown."""
-    return text
 
 
 STATUS_LABELS = {
@@ -157,29 +153,6 @@ class RegistryFilter:
     status: str = ""
     product_type: str = ""
     q: str = ""
-
-
-@dataclass
-class Page:
-    """One page of a list."""
-
-    items: list
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        """How many pages there are (at least one)."""
-        return max(1, math.ceil(self.total / self.per_page))
-
-
-class Errors(dict):
-    """Field → messages, filled as rules are checked."""
-
-    def add(self, name: str, message: str) -> None:
-        """Note that *name* breaks a rule."""
-        self.setdefault(name, []).append(message)
 
 
 # --- who may do what --------------------------------------------------------------------
@@ -750,7 +723,7 @@ def search_workshops(
     """One page of the registry, narrowed by *filters*, ordered by registration number."""
     require_viewer(by)
     total = db.session.scalar(_filtered(select(func.count(Workshop.id)), filters)) or 0
-    page = min(max(page, 1), max(1, math.ceil(total / per_page)))
+    page = clamp_page(page, total, per_page)
     items = db.session.scalars(
         _filtered(select(Workshop), filters)
         .options(selectinload(Workshop.product_types), selectinload(Workshop.zone))

@@ -19,11 +19,10 @@ from sqlalchemy import case, distinct, func, select
 
 from backend.accounts.models import Role, User
 from backend.audit.log import record
-from backend.core.errors import Forbidden, NotFound, ValidationError
+from backend.core.errors import Errors, Forbidden, NotFound, ValidationError
 from backend.core.i18n import gettext as _
 from backend.core.time import local_today
 from backend.extensions import db
-from backend.registry.filing import Errors
 from backend.registry.models import Staff, Workshop, WorkshopStatus
 from backend.training.models import Training, TrainingAttendance
 

@@ -25,6 +25,7 @@ from sqlalchemy.orm import selectinload
 from backend.accounts.models import Role, User
 from backend.audit.log import record
 from backend.core.errors import Forbidden, NotFound, ValidationError
+from backend.core.i18n import N_
 from backend.core.i18n import gettext as _
 from backend.core.time import local_today, utcnow
 from backend.extensions import db
@@ -43,11 +44,6 @@ from backend.video.uptime import DayUptime, uptime
 
 MAX_PER_WORKSHOP = 16
 NAME_LIMIT = 50
-
-
-def N_(text: str) -> str:
-    """Mark *text* for the message catalogue; it is translated where it is shown."""
-    return text
 
 
 AREA_LABELS = {
