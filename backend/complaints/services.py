@@ -31,6 +31,7 @@ from backend.core.i18n import gettext as _
 from backend.core.pages import Page, clamp_page
 from backend.core.time import SHANGHAI, local_today, utcnow
 from backend.extensions import db
+from backend.integrations import wechat
 from backend.production.models import Batch
 from backend.registry.models import Workshop
 
@@ -228,6 +229,10 @@ def file_complaint(
 ) -> Complaint:
     """File a complaint about a code (by its text), a batch or a workshop; anyone may.
 
+    When WeChat is configured the text goes through WeChat's content-security check
+    (msgSecCheck) first: risky text is refused on ``content``; WeChat being unreachable is a
+    WeChatError and nothing is filed.
+
     The complaint gets the day's next reference, TS20261126-0001; a reference taken by a
     complaint filed at the same moment is retried with the next number.
     """
@@ -245,6 +250,9 @@ def file_complaint(
         errors.add("channel", _("未知的投诉渠道。"))
     code, batch, workshop_id = _links(errors, data)
     _refuse(errors)
+    if wechat.configured() and not wechat.text_is_safe(content):
+        errors.add("content", _("内容未通过微信内容安全检测，请修改后再提交。"))
+        _refuse(errors)
     day = local_today()
     for _attempt in range(REFERENCE_ATTEMPTS):
         complaint = Complaint(

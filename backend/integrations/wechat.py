@@ -165,3 +165,25 @@ def phone_number(code: str) -> str:
         return number
 
     return call(fetch, PHONE_ERRORS)
+
+
+# msgSecCheck's answer for text that breaks WeChat's content rules.
+RISKY_CONTENT = 87014
+
+
+def text_is_safe(content: str) -> bool:
+    """``security.msgSecCheck``: False when WeChat finds *content* risky (errcode 87014).
+
+    Any other failure (WeChat unreachable, a bad token) is a WeChatError as usual.
+    """
+
+    def check(wechat: YipinWeChatClient) -> bool:
+        try:
+            wechat.wxa.check_text_security(content)
+        except WeChatClientException as exc:
+            if getattr(exc, "errcode", None) == RISKY_CONTENT:
+                return False
+            raise
+        return True
+
+    return call(check)

@@ -1,6 +1,7 @@
 """A small fake of WeChat's HTTP API on 127.0.0.1, so the real wechatpy code path runs.
 
-It answers the token endpoint, getwxacodeunlimit, jscode2session and phone numbers the way
+It answers the token endpoint, getwxacodeunlimit, jscode2session, phone numbers and the text
+check msgSecCheck (87014 for text holding one of ``risky_words``) the way
 WeChat's documentation describes, records every call, and can be told to fail next.
 """
 
@@ -30,6 +31,7 @@ class FakeWeChat:
     failures: list[dict] = field(default_factory=list)
     delays: list[float] = field(default_factory=list)
     url: str = ""
+    risky_words: list[str] = field(default_factory=lambda: ["违规广告"])
 
     def fail_next(self, errcode: int, errmsg: str = "fake error") -> None:
         """Make the next API call (not the token call) answer with this error."""
@@ -130,6 +132,11 @@ def make_handler(state: FakeWeChat):
                         },
                     }
                 )
+            if path == "/wxa/msg_sec_check":
+                content = body.get("content", "")
+                if any(word in content for word in state.risky_words):
+                    return self._json({"errcode": 87014, "errmsg": "risky content"})
+                return self._json({"errcode": 0, "errmsg": "ok"})
             if path == "/cgi-bin/message/subscribe/send":
                 return self._json({"errcode": 0, "errmsg": "ok"})
             self.send_error(404)
