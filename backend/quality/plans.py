@@ -65,7 +65,7 @@ PLAN_SOURCES = tuple(s for s in TaskSource if s is not TaskSource.SELF_CHECK)
 
 # The disclaimer every announcement carries; the same words as the public announcement
 # (backend.quality.sampling.announcements), so both share one translation.
-DISCLAIMER = N_("本公示的检验结果仅对所抽检样品的批次和检验项目负责。")
+DISCLAIMER = sampling.DISCLAIMER
 
 QUARTER_LABELS = {
     None: N_("全年"),

@@ -82,6 +82,9 @@ MASS_UNITS = {
 }
 
 
+# Printed under every published result: a result speaks only for the sampled batch and items.
+DISCLAIMER = N_("本公示的检验结果仅对所抽检样品的批次和检验项目负责。")
+
 TASK_SOURCE_NAMES = {
     TaskSource.MUNICIPAL: N_("市级监督抽检"),
     TaskSource.DISTRICT: N_("区级监督抽检"),
@@ -1159,6 +1162,6 @@ def announcements(year: int | None = None) -> dict:
         )
     return {
         "year": year,
-        "disclaimer": _("本公示的检验结果仅对所抽检样品的批次和检验项目负责。"),
+        "disclaimer": _(DISCLAIMER),
         "rows": [announcement_row(s) for s in db.session.scalars(query).all()],
     }
