@@ -6,7 +6,7 @@ FLASK := YIPIN_ENV=development $(BIN)/flask --app backend
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test install lint migrate seed lock clean translations
+.PHONY: run test install lint migrate seed lock clean translations jest
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found; set PYTHON=...)"; exit 1; }
@@ -32,11 +32,25 @@ run: $(STAMP)
 	$(FLASK) seed-demo
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-## Install the test dependencies, lint, and run the whole suite
+## Install the test dependencies, lint, and run the whole suite (pytest, then jest)
 test: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(if $(SKIP_JEST),@echo "jest skipped (SKIP_JEST is set)",$(MAKE) --no-print-directory jest)
+
+# The mini-program's packages, installed from the committed lock file (Node.js and npm);
+# only `make test` and `make jest` need them, `make run` does not.
+NPM_STAMP := miniprogram/node_modules/.installed
+
+$(NPM_STAMP): miniprogram/package.json miniprogram/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "Node.js and npm are needed for the mini-program's tests (or set SKIP_JEST=1)"; exit 1; }
+	cd miniprogram && npm ci --no-audit --no-fund
+	touch $@
+
+## The mini-program's jest suite alone
+jest: $(NPM_STAMP)
+	cd miniprogram && npx jest --ci
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
@@ -58,4 +72,4 @@ lock: $(TEST_STAMP)
 	$(BIN)/pip freeze --exclude-editable | grep -v '^-e ' > constraints.txt
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache *.egg-info miniprogram/node_modules

@@ -38,6 +38,7 @@ REGULATORS_ONLY = {"owner": 403, "staff": 403, "neighbour": 403, "inspector": 40
 
 PUBLIC = {
     ("GET", "/api/v1/announcements"),
+    ("POST", "/api/v1/complaints"),
     ("POST", "/api/v1/auth/wechat/login"),
     ("POST", "/api/v1/auth/dev-login"),
     ("GET", "/api/v1/openapi.json"),
@@ -428,6 +429,19 @@ def cases(world) -> list[Case]:
             refused={"anon": 401, "expired": 401, "revoked": 401},
         ),
         Case("GET", "/api/v1/me", "/me", refused={"anon": 401, "expired": 401, "revoked": 401}),
+        # The mini-program's look-ups: finding a workshop, and a workshop's products.
+        Case(
+            "GET",
+            "/api/v1/workshops",
+            "/workshops?q=豆腐",
+            refused={**OUT, "owner": 403, "staff": 403},
+        ),
+        Case(
+            "GET",
+            "/api/v1/workshops/<int:workshop_id>/products",
+            f"/workshops/{w}/products",
+            refused={**OUT},
+        ),
     ]
     for kind, body in ledgers.items():
         out.append(
