@@ -15,6 +15,7 @@ def register(app: Flask) -> None:
     from backend.accounts.users_cli import users_group
     from backend.codes.cli import codes_group
     from backend.reminders.cli import reminders_group
+    from backend.trace.cli import epcis_group, trace_group
     from backend.video.cli import video_group
 
     app.cli.add_command(seed_demo)
@@ -24,6 +25,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(invites_group)
     app.cli.add_command(users_group)
     app.cli.add_command(video_group)
+    app.cli.add_command(trace_group)
+    app.cli.add_command(epcis_group)
 
 
 @click.command("seed-demo")

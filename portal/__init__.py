@@ -11,12 +11,14 @@ def register(app: Flask) -> None:
     from portal import console
     from portal.live import blueprint as live
     from portal.public import blueprint as public
+    from portal.resolver import blueprint as resolver
     from portal.scan import blueprint as scan
     from portal.scan import register_verification_file
 
     app.register_blueprint(public)
     app.register_blueprint(live)
     app.register_blueprint(scan)
+    app.register_blueprint(resolver)
     register_verification_file(app)
     console.register(app)
     app.jinja_env.globals["localized"] = localized

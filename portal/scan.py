@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, render_template, request
 from markupsafe import Markup
 
 from backend.codes import scan as scans
@@ -73,15 +73,13 @@ def this_scan_html(result: scans.ScanResult) -> str:
 @blueprint.get("/t/<path:code>")
 @rate_limited
 def by_code(code: str):
-    """The page a printed QR code opens outside WeChat."""
-    return _page(code, ScanChannel.H5)
+    """The page a printed QR code opens outside WeChat.
 
-
-@blueprint.get("/01/<gtin>/10/<batch_no>/21/<path:code>")
-@rate_limited
-def by_digital_link(gtin: str, batch_no: str, code: str):
-    """The same page for the GS1 Digital Link form of a code."""
-    return _page(code.rstrip("/"), ScanChannel.DIGITAL_LINK, (gtin, batch_no))
+    GS1 Digital Link URIs (/01/...) are answered by the resolver (portal/resolver.py), whose
+    default link for a unit code is this page with ``via=dl`` (counted as a Digital Link scan).
+    """
+    channel = ScanChannel.DIGITAL_LINK if request.args.get("via") == "dl" else ScanChannel.H5
+    return _page(code, channel)
 
 
 def wechat_verification():

@@ -429,6 +429,25 @@ def cases(world) -> list[Case]:
             refused={"anon": 401, "expired": 401, "revoked": 401},
         ),
         Case("GET", "/api/v1/me", "/me", refused={"anon": 401, "expired": 401, "revoked": 401}),
+        # Full traces and EPCIS export are the regulators'.
+        Case(
+            "GET",
+            "/api/v1/trace/backward",
+            f"/trace/backward?batch={no}",
+            refused={**OUT, **REGULATORS_ONLY},
+        ),
+        Case(
+            "GET",
+            "/api/v1/trace/forward",
+            "/trace/forward?lot=1",
+            refused={**OUT, **REGULATORS_ONLY},
+        ),
+        Case(
+            "GET",
+            "/api/v1/trace/epcis",
+            f"/trace/epcis?batch={no}",
+            refused={**OUT, **REGULATORS_ONLY},
+        ),
         # The mini-program's look-ups: finding a workshop, and a workshop's products.
         Case(
             "GET",

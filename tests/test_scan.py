@@ -145,9 +145,14 @@ def test_links_that_are_not_ours_are_refused(client, db, wine, link, slug):
 def test_the_digital_link_page(client, db, wine):
     _, codes = wine
     good = f"/01/06941234567010/10/LIN-20261120-01/21/{codes[0]}"
-    assert client.get(good).status_code == 200
+    # The resolver answers 307 to the default link, the scan page counted as a Digital Link.
+    response = client.get(good)
+    assert response.status_code == 307
+    assert response.headers["Location"] == f"/t/{codes[0]}?via=dl"
+    assert client.get(response.headers["Location"]).status_code == 200
+    # A wrong check digit makes the URI malformed: 400 under GS1's resolver rules.
+    assert client.get(f"/01/06941234567011/10/LIN-20261120-01/21/{codes[0]}").status_code == 400
     for bad in (
-        f"/01/06941234567011/10/LIN-20261120-01/21/{codes[0]}",  # wrong check digit
         f"/01/06941234567010/10/OTHER-BATCH/21/{codes[0]}",  # batch does not match
         f"/01/09506000134352/10/LIN-20261120-01/21/{codes[0]}",  # another product
     ):

@@ -1,0 +1,1 @@
+"""Traceability: the trace graph, recall reports, EPCIS 2.0 export (see DOMAIN.md)."""
