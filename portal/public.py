@@ -18,6 +18,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_from_directory,
     session,
     url_for,
 )
@@ -38,6 +39,7 @@ from backend.quality import sampling
 from backend.registry import portal as showcase
 from backend.registry import services
 from backend.registry.filing import STATUS_LABELS
+from backend.video.cameras import AREA_LABELS
 from portal.console.common import apply_errors
 from portal.live import media_policy
 
@@ -92,6 +94,14 @@ def language(code: str):
     return response
 
 
+@blueprint.get("/favicon.ico")
+def favicon():
+    """The site's icon where a browser asks for it by its old name (console pages too)."""
+    return send_from_directory(
+        current_app.static_folder, "img/favicon.ico", mimetype="image/x-icon", max_age=86400
+    )
+
+
 # --- pages ------------------------------------------------------------------------------
 
 
@@ -138,6 +148,7 @@ def workshop(workshop_id: int):
         "public/workshop.html",
         page=showcase.workshop_profile(workshop_id),
         status_labels=STATUS_LABELS,
+        area_labels=AREA_LABELS,
     )
 
 
