@@ -35,6 +35,7 @@ def create_app(config: type[Config] | Mapping | None = None) -> Flask:
         print(f"Yipin cannot start: {exc}", file=sys.stderr)
         raise SystemExit(3) from None
     app.json.ensure_ascii = False  # Chinese stays readable in JSON
+    register_observability(app)
     register_extensions(app)
     register_error_handlers(app)
     register_blueprints(app)
@@ -58,6 +59,14 @@ def load_config(app: Flask, config: type[Config] | Mapping | None) -> None:
     )
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+
+def register_observability(app: Flask) -> None:
+    """Logs with request ids, the access log and Prometheus metrics (first, so that every
+    request, even one refused early, has an id and is counted)."""
+    from backend.observability import init_observability
+
+    init_observability(app)
 
 
 def register_extensions(app: Flask) -> None:

@@ -159,6 +159,18 @@ class Config:
     SNAPSHOT_TIMEOUT = int(_env("SNAPSHOT_TIMEOUT", "20"))
     FFMPEG_PATH = _env("FFMPEG_PATH", "ffmpeg")
 
+    # Operations. Logs: "json" (one JSON object per line, with the request id) or "text";
+    # ACCESS_LOG writes one line per request (method, endpoint, status, duration).
+    LOG_FORMAT = _env("LOG_FORMAT", "json")
+    LOG_LEVEL = _env("LOG_LEVEL", "INFO")
+    ACCESS_LOG = _env("ACCESS_LOG", "1") == "1"
+    # Prometheus metrics at /metrics, for addresses in METRICS_ALLOWED_ADDRS or a client
+    # sending "Authorization: Bearer <METRICS_TOKEN>". With gunicorn's several workers set
+    # PROMETHEUS_MULTIPROC_DIR (deploy/gunicorn.conf.py does) so every worker is counted.
+    METRICS_ENABLED = _env("METRICS_ENABLED", "1") == "1"
+    METRICS_ALLOWED_ADDRS = _env("METRICS_ALLOWED_ADDRS", "127.0.0.1,::1")
+    METRICS_TOKEN = _env("METRICS_TOKEN")
+
     @classmethod
     def validate(cls, settings: dict) -> None:
         """Raise :class:`ConfigError` when the settings cannot run this environment."""
@@ -171,6 +183,7 @@ class Config:
         _check_reminders(settings)
         _check_storage(settings)
         _check_streaming(settings)
+        _check_operations(settings)
 
 
 class DevelopmentConfig(Config):
@@ -182,6 +195,7 @@ class DevelopmentConfig(Config):
     PUBLIC_HOST = _env("PUBLIC_HOST", "127.0.0.1:5000")
     PUBLIC_SCHEME = _env("PUBLIC_SCHEME", "http")
     SESSION_COOKIE_SECURE = _env("SESSION_COOKIE_SECURE", "0") == "1"  # plain http locally
+    LOG_FORMAT = _env("LOG_FORMAT", "text")  # readable in a terminal
 
 
 class TestingConfig(Config):
@@ -363,6 +377,38 @@ def parse_networks(spec: str | None) -> list:
                 f"{part!r} is not an IP address or network such as 127.0.0.1 or 10.0.0.0/8."
             ) from None
     return networks
+
+
+def _check_operations(settings: dict) -> None:
+    """Raise :class:`ConfigError` unless the log and metrics settings make sense."""
+    if settings.get("LOG_FORMAT") not in ("json", "text"):
+        raise ConfigError("LOG_FORMAT must be json or text.")
+    if str(settings.get("LOG_LEVEL", "")).upper() not in (
+        "DEBUG",
+        "INFO",
+        "WARNING",
+        "ERROR",
+        "CRITICAL",
+    ):
+        raise ConfigError("LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL.")
+    try:
+        parse_networks(settings.get("METRICS_ALLOWED_ADDRS"))
+    except ConfigError as exc:
+        raise ConfigError(f"METRICS_ALLOWED_ADDRS: {exc}") from None
+
+
+def address_allowed(remote_addr: str | None, spec: str | None) -> bool:
+    """Whether *remote_addr* lies inside one of the networks of *spec* (none: False)."""
+    import ipaddress
+
+    networks = parse_networks(spec)
+    if not networks or not remote_addr:
+        return False
+    try:
+        address = ipaddress.ip_address(remote_addr.split("%")[0])
+    except ValueError:
+        return False
+    return any(address in network for network in networks)
 
 
 def _check_streaming(settings: dict) -> None:

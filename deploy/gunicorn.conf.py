@@ -1,10 +1,17 @@
 """gunicorn settings for Yipin: ``gunicorn -c deploy/gunicorn.conf.py "backend:create_app()"``.
 
 Sync workers (gevent gives multi-second tails on database routes here). Each worker writes
-its queued scan events before it exits.
+its queued scan events before it exits. Metrics: every worker counts into files under
+PROMETHEUS_MULTIPROC_DIR (a fresh temporary directory unless given), emptied when gunicorn
+starts, so /metrics adds up all workers.
 """
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="yipin-metrics-"))
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
@@ -21,3 +28,22 @@ def worker_exit(server, worker):
     flusher = getattr(app, "extensions", {}).get("scan_flusher") if app else None
     if flusher is not None:
         flusher.stop()
+
+
+def on_starting(server):
+    """Start the metrics of this run from zero (files of an earlier run are removed)."""
+    directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    if directory.exists():
+        for entry in directory.iterdir():
+            if entry.is_dir():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+    directory.mkdir(parents=True, exist_ok=True)
+
+
+def child_exit(server, worker):
+    """Keep a finished worker's counters but drop its live gauges."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -30,6 +30,7 @@ from backend.core.errors import NotFound, ValidationError
 from backend.core.i18n import gettext as _
 from backend.core.time import SHANGHAI, local_today, utcnow
 from backend.extensions import db
+from backend.observability.metrics import count_scan
 from backend.production.models import Batch, BatchInput, BatchState
 from backend.quality.models import Inspection, Sample, TestResult, Verdict
 from backend.registry.models import Product, Workshop, WorkshopStatus
@@ -393,6 +394,7 @@ def scan(
             "visitor_hash": visitor_hash(visitor),
         },
     )
+    count_scan(str(channel))
     return ScanResult(code, alerts(view, state), scan_section(state, now), view, cached["json"])
 
 

@@ -20,7 +20,6 @@ Everything flushes and nothing commits: the hook view commits once the decision 
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,7 +28,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from backend.config import parse_networks
+from backend.config import address_allowed
 from backend.extensions import db
 from backend.registry.models import WorkshopStatus
 from backend.video.links import playback_key
@@ -81,14 +80,7 @@ def trusted_caller(remote_addr: str | None, secret: str | None) -> bool:
     expected = config.get("STREAMING_CALLBACK_SECRET")
     if expected and secret and hmac.compare_digest(expected.encode(), secret.encode()):
         return True
-    networks = parse_networks(config.get("STREAMING_ALLOWED_ADDRS"))
-    if not networks or not remote_addr:
-        return False
-    try:
-        address = ipaddress.ip_address(remote_addr.split("%")[0])
-    except ValueError:
-        return False
-    return any(address in network for network in networks)
+    return address_allowed(remote_addr, config.get("STREAMING_ALLOWED_ADDRS"))
 
 
 def find_camera(stream: str) -> Camera | None:
