@@ -211,3 +211,14 @@ def test_public_pages_forbid_other_origins(client, portal):
     response = client.get("/")
     policy = response.headers["Content-Security-Policy"]
     assert "default-src 'self'" in policy and "form-action 'self'" in policy
+
+
+def test_share_picture_and_icons_are_served(client, portal, app):
+    html = page(client, "/")
+    image = re.search(r'property="og:image" content="([^"]+)"', html).group(1)
+    parts = urlsplit(image)
+    assert parts.netloc == app.config["PUBLIC_HOST"] and parts.path.endswith("share-card.png")
+    with client.get(parts.path) as picture:
+        assert picture.status_code == 200
+    with client.get("/favicon.ico") as icon:
+        assert icon.status_code == 200 and icon.mimetype == "image/x-icon"

@@ -377,3 +377,21 @@ def test_keyboard_reaches_the_content_first(site, browse):
         assert img.get_attribute("alt") is not None
     page.keyboard.press("Enter")
     watch.check("keyboard")
+
+
+def test_the_directory_works_without_javascript(chromium, site):
+    context = chromium.new_context(viewport=PHONE, locale="zh-CN", java_script_enabled=False)
+    watch = Watch(site)
+    context.on("page", watch.attach)
+    page = context.new_page()
+    try:
+        go(page, watch, site.base + "/workshops/", "directory without JavaScript")
+        page.get_by_label("已升级为企业").select_option("yes")
+        assert "upgraded=yes" not in page.url  # nothing happens until the button
+        page.get_by_role("button", name="筛选").click()
+        page.wait_for_load_state()
+        assert "upgraded=yes" in page.url
+        assert page.locator(".workshop-card").count() == 2
+        watch.check("filtered without JavaScript")
+    finally:
+        context.close()
