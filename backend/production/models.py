@@ -110,6 +110,8 @@ class Batch(TimestampMixin, Base):
         CheckConstraint("planned_quantity IS NULL OR planned_quantity > 0", name="qty_positive"),
         CheckConstraint("expires_on IS NULL OR expires_on >= produced_on", name="expiry_order"),
         Index("ix_batches_workshop_produced", "workshop_id", "produced_on"),
+        # The recall report by production date range (district-wide, not per workshop).
+        Index("ix_batches_produced_on", "produced_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

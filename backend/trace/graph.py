@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import bindparam, func, select, text
+from sqlalchemy.orm import selectinload
 
 from backend.accounts.models import Role, User
 from backend.codes.models import UnitCode
@@ -172,11 +173,13 @@ class Trace:
 def _load(trace: Trace, found: dict[str, set[int]]) -> Trace:
     """Fill *trace* with the rows of the nodes *found*, in a stable order."""
 
-    def rows(model, ids, order):
+    def rows(model, ids, order, *options):
         if not ids:
             return []
         return list(
-            db.session.scalars(select(model).where(model.id.in_(sorted(ids))).order_by(*order))
+            db.session.scalars(
+                select(model).where(model.id.in_(sorted(ids))).options(*options).order_by(*order)
+            )
         )
 
     trace.suppliers = rows(Supplier, found.get("supplier"), (Supplier.name, Supplier.id))
@@ -184,10 +187,22 @@ def _load(trace: Trace, found: dict[str, set[int]]) -> Trace:
         RawMaterialLot,
         found.get("lot"),
         (RawMaterialLot.purchased_on, RawMaterialLot.lot_no, RawMaterialLot.id),
+        selectinload(RawMaterialLot.supplier),
+        selectinload(RawMaterialLot.workshop),
     )
-    trace.batches = rows(Batch, found.get("batch"), (Batch.produced_on, Batch.batch_no))
+    trace.batches = rows(
+        Batch,
+        found.get("batch"),
+        (Batch.produced_on, Batch.batch_no),
+        selectinload(Batch.product),
+        selectinload(Batch.workshop),
+    )
     trace.shipments = rows(
-        Shipment, found.get("shipment"), (Shipment.shipped_on, Shipment.document_no, Shipment.id)
+        Shipment,
+        found.get("shipment"),
+        (Shipment.shipped_on, Shipment.document_no, Shipment.id),
+        selectinload(Shipment.buyer),
+        selectinload(Shipment.items).selectinload(ShipmentItem.batch),
     )
     trace.buyers = rows(Buyer, found.get("buyer"), (Buyer.name, Buyer.id))
     batch_ids = sorted(found.get("batch", ()))
