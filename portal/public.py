@@ -10,6 +10,7 @@ The language switch (/language/<code>) keeps the choice in a cookie.
 
 from __future__ import annotations
 
+from datetime import date
 from urllib.parse import urlencode
 
 from flask import (
@@ -22,7 +23,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import format_decimal
+from flask_babel import format_date, format_decimal
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField, TextAreaField
@@ -57,6 +58,18 @@ LANG_COOKIE_AGE = 365 * 86400
 def site_context() -> dict:
     """What every page of the site may use: language links, number format, share data."""
     return {"lang_url": lang_url, "number": format_decimal, "share_image": share_image}
+
+
+@blueprint.app_template_filter("localdate")
+def local_date(value) -> str:
+    """An ISO date (or the date part of an ISO time), written for the page's language."""
+    if not value:
+        return ""
+    try:
+        day = date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return str(value)
+    return format_date(day, "medium")
 
 
 def lang_url(code: str) -> str:

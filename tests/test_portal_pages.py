@@ -222,3 +222,9 @@ def test_share_picture_and_icons_are_served(client, portal, app):
         assert picture.status_code == 200
     with client.get("/favicon.ico") as icon:
         assert icon.status_code == 200 and icon.mimetype == "image/x-icon"
+
+
+def test_the_scan_page_writes_dates_for_the_language(client, portal):
+    code = portal["codes"][0]
+    assert "2026年11月20日" in page(client, f"/t/{code}")
+    assert "Nov 20, 2026" in page(client, f"/t/{code}?lang=en")
