@@ -34,6 +34,7 @@ from backend.complaints.models import ComplaintChannel
 from backend.core import ratelimit
 from backend.core.errors import ValidationError
 from backend.core.i18n import gettext as _
+from backend.core.pages import Page, clamp_page
 from backend.extensions import csrf, db
 from backend.integrations.wechat import WeChatError
 from backend.quality import sampling
@@ -49,6 +50,7 @@ blueprint.after_request(media_policy)
 
 COMPLAINT_LIMIT = "5/hour;20/day"  # complaints per client; COMPLAINT_RATE_LIMIT overrides
 LANG_COOKIE_AGE = 365 * 86400
+RESULTS_PER_PAGE = 30
 
 
 # --- on every page ----------------------------------------------------------------------
@@ -191,7 +193,19 @@ def results():
         return render_template(
             "public/results.html", announcement=None, year=raw, error=exc.message
         ), 422
-    return render_template("public/results.html", announcement=announcement, year=raw, error="")
+    rows = announcement["rows"]
+    requested = request.args.get("page", "1")
+    number = int(requested) if requested.isdigit() and len(requested) < 7 else 1
+    number = clamp_page(number, len(rows), RESULTS_PER_PAGE)
+    shown = Page(
+        rows[(number - 1) * RESULTS_PER_PAGE : number * RESULTS_PER_PAGE],
+        len(rows),
+        number,
+        RESULTS_PER_PAGE,
+    )
+    return render_template(
+        "public/results.html", announcement=announcement, shown=shown, year=raw, error=""
+    )
 
 
 # --- complaints -------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
-from backend.quality.models import Sample
+from backend.quality.models import Sample, TaskSource, TestKind
 from backend.registry.models import WorkshopStatus
 from tests.factories import BrandFactory, ProductFactory, WorkshopFactory
 
@@ -228,3 +228,28 @@ def test_the_scan_page_writes_dates_for_the_language(client, portal):
     code = portal["codes"][0]
     assert "2026年11月20日" in page(client, f"/t/{code}")
     assert "Nov 20, 2026" in page(client, f"/t/{code}?lang=en")
+
+
+def test_results_are_paged(client, portal, db, monkeypatch):
+    import portal.public as views
+
+    monkeypatch.setattr(views, "RESULTS_PER_PAGE", 1)
+    second = Sample(
+        sample_no="CJ-2",
+        kind=TestKind.LAB,
+        workshop_id=portal["workshop"].id,
+        product_id=portal["batch"].product.id,
+        batch_id=portal["batch"].id,
+        task_source=TaskSource.DISTRICT,
+        sampled_at=datetime(2026, 11, 24, 2, tzinfo=UTC),
+        testing_agency="半星红酒厂实验室",
+        published_at=datetime(2026, 11, 25, 2, tzinfo=UTC),
+    )
+    db.session.add(second)
+    db.session.flush()
+    first = page(client, "/results/")
+    assert "CJ-2" in first and "CJ-1" not in first and "page=2" in first
+    last = page(client, "/results/?page=2")
+    assert "CJ-1" in last and "CJ-2" not in last
+    assert "CJ-1" in page(client, "/results/?page=999")  # past the end: the last page
+    assert "CJ-2" in page(client, "/results/?page=abc")
