@@ -22,14 +22,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def metric(text: str, name: str, **labels: str) -> float:
-    """The value of the sample *name* with *labels* in a scrape (0 when absent)."""
+    """The sum of the samples *name* carrying *labels* in a scrape (0 when absent)."""
+    total = 0.0
     for line in text.splitlines():
         if not line.startswith(name + "{") and not line.startswith(name + " "):
             continue
         found = dict(re.findall(r'(\w+)="([^"]*)"', line.split(" ")[0]))
         if all(found.get(k) == v for k, v in labels.items()):
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
+            total += float(line.rsplit(" ", 1)[1])
+    return total
 
 
 @pytest.fixture()
