@@ -49,6 +49,7 @@ COMPACT_DATE = re.compile(r"(?<!\d)(20\d{2})(\d{2})(\d{2})(?!\d)")
 HASH_KEYS = {"sha256", "entry_hash", "prev_hash", "payload_hash"}
 SECRET_KEYS = {"token"}
 SIGNED_URL_KEYS = {"playback_url", "snapshot_url"}
+ID_SEGMENT = re.compile(r"/(\d+)(?=/|$|\?)")
 
 
 class Normaliser:
@@ -102,6 +103,12 @@ class Normaliser:
                     out[key] = "<sha256>"
                 elif key in SIGNED_URL_KEYS and isinstance(item, str):
                     out[key] = f"https://yipin.example.cn/signed/{key}"
+                elif key.endswith("_url") and isinstance(item, str):
+                    # Ids in links (print-jobs/<id>/file) are numbered like the ids themselves.
+                    out[key] = ID_SEGMENT.sub(
+                        lambda m, where=where: f"/{self._id(where, int(m.group(1)))}",
+                        self.text(item),
+                    )
                 elif (key == "id" or key.endswith("_id")) and isinstance(item, int):
                     out[key] = self._id(where, item)
                 elif key.endswith("_ids") and isinstance(item, list):
