@@ -99,6 +99,9 @@ class Config:
     SCAN_SALT = _env("SCAN_SALT")  # salt of visitor hashes (defaults to SECRET_KEY)
     SCAN_VIEW_TTL = 30  # seconds a batch's view is cached (also invalidated on change)
     SCAN_FLUSH_INTERVAL = float(_env("SCAN_FLUSH_INTERVAL", "5.0"))  # 0: flush by hand
+    # Seconds after which a batch of scan events claimed by a flusher that never finished
+    # (a killed worker) goes back to the queue; longer than any one flush takes.
+    SCAN_FLUSH_LEASE = float(_env("SCAN_FLUSH_LEASE", "60"))
     SCAN_RATE_LIMIT = _env("SCAN_RATE_LIMIT", "60/minute")  # scans per client
     SCAN_FAILURE_LIMIT = _env("SCAN_FAILURE_LIMIT", "10/minute;40/hour")  # unknown codes
     RATELIMIT_ENABLED = _env("RATELIMIT_ENABLED", "1") == "1"

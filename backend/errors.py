@@ -12,7 +12,7 @@ from http import HTTPStatus
 from flask import Flask, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from backend.core.errors import DomainError
@@ -103,6 +103,25 @@ def handle_integrity_error(exc: IntegrityError):
     return error_response(409, "conflict", _("与已有记录冲突，未保存任何内容。"))
 
 
+DATABASE_RETRY_AFTER = 5  # seconds a client waits before retrying while the database is away
+
+
+def handle_database_unavailable(exc: Exception):
+    """The database could not be reached or dropped the connection (a restart, a failover):
+    503 with Retry-After, nothing kept; a write with an Idempotency-Key may simply be sent
+    again."""
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the connection is already gone; the pool replaces it
+        log.debug("rollback after a lost database connection failed", exc_info=True)
+    log.warning("database unavailable on %s %s: %s", request.method, request.path, exc)
+    response = error_response(
+        503, "database_unavailable", _("数据库暂时不可用，请稍后重试；本次提交未保存。")
+    )
+    response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
+    return response
+
+
 def handle_unexpected(exc: Exception):
     """Log anything unforeseen and answer 500 in the usual shape, without a trace."""
     if isinstance(exc, HTTPException):
@@ -118,4 +137,6 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(IntegrityError, handle_integrity_error)
+    app.register_error_handler(OperationalError, handle_database_unavailable)
+    app.register_error_handler(InterfaceError, handle_database_unavailable)
     app.register_error_handler(Exception, handle_unexpected)

@@ -3,6 +3,10 @@
 With ``REDIS_URL`` set, tasks go to Celery workers through Redis
 (``celery -A backend.worker worker``); without it (the embedded default and the tests) they
 run inline, in the caller's process, so one machine and one command still work.
+
+Tasks are acknowledged only after they finish (``task_acks_late``) and requeued when the
+worker running them dies (``task_reject_on_worker_lost``): a label job whose worker is
+killed runs again, and the job itself makes sure no code is issued twice.
 """
 
 from __future__ import annotations
@@ -29,9 +33,13 @@ def init_celery(app: Flask) -> Celery:
         task_always_eager=app.config["CELERY_ALWAYS_EAGER"],
         task_eager_propagates=True,
         task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
         timezone="Asia/Shanghai",
     )
+    from backend.codes.recorder import FLUSH_TASK  # (registers the scan flushing task)
     from backend.reminders.tasks import beat_schedule  # (also registers the reminders' task)
     from backend.video.tasks import beat_schedule as video_schedule  # (and the cameras' tasks)
 
@@ -39,6 +47,12 @@ def init_celery(app: Flask) -> Celery:
         **beat_schedule(app.config),
         **video_schedule(app.config),
     }
+    if redis_url and app.config["SCAN_FLUSH_INTERVAL"] > 0:
+        celery.conf.beat_schedule["flush-scans"] = {
+            "task": FLUSH_TASK,
+            "schedule": app.config["SCAN_FLUSH_INTERVAL"],
+            "options": {"expires": max(1.0, app.config["SCAN_FLUSH_INTERVAL"])},
+        }
     celery.set_default()
     app.extensions["celery"] = celery
     return celery

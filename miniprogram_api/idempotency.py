@@ -73,6 +73,12 @@ def idempotent(view):
                 raise Conflict(
                     _("该 Idempotency-Key 已用于另一个请求。"), slug="idempotency_key_reused"
                 )
+            if not record.status_code:  # saved, but its answer was lost (the database went
+                # away between the two commits): the write is there once; say so, write nothing
+                raise Conflict(
+                    _("该请求已保存，但结果未能返回，请刷新查看。"),
+                    slug="idempotency_key_unanswered",
+                )
             return _replay(record)
         # Claim the key first: a simultaneous retry waits on the unique index, then replays.
         claim = IdempotencyRecord(

@@ -1,10 +1,23 @@
-"""Cache keys of the scan path, and forgetting them when what they show changes."""
+"""Cache keys of the scan path, and forgetting them when what they show changes.
+
+Services call :func:`forget_batch` where a batch's own story changes (state, results,
+ledgers, cameras). What the view shows of *other* rows — the workshop, the product, its
+brand, category and zone, the raw lots and their suppliers — is watched here instead: when
+a flush changes or deletes one of them, the views of the batches that show it are dropped at
+once and again after the commit (so a view rebuilt in between from the old rows does not
+outlive the change).
+"""
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, has_app_context
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from backend.core.cache import cache
+
+PENDING = "yipin_forget_batches"
+ALL = -1  # "every batch" (a zone, brand or category changed)
 
 
 def code_key(code: str) -> str:
@@ -32,3 +45,94 @@ def forget_batch(batch_id: int) -> None:
     """Drop a batch's cached view (after a state change, a new result, a camera event)."""
     pages = [page_key(batch_id, locale) for locale in current_app.config["LANGUAGES"]]
     cache().delete(batch_key(batch_id), *pages)
+
+
+def forget_all_batches() -> None:
+    """Drop every cached batch view (after a change that many batches show)."""
+    store = cache()
+    client = getattr(store, "client", None)
+    if client is None:
+        store.clear()  # in-process: the code identities go too, and are rebuilt on demand
+        return
+    from redis import RedisError
+
+    try:
+        keys = list(client.scan_iter(store.prefix + "batch*", count=1000))
+        for start in range(0, len(keys), 1000):
+            client.delete(*keys[start : start + 1000])
+    except RedisError:
+        pass  # logged by the cache on the next failure; the views expire by their TTL
+
+
+def _affected_batches(session: Session, objects) -> set[int]:
+    """Ids of batches whose consumer view shows one of *objects* (ALL for shared rows)."""
+    from backend.production.models import Batch, BatchInput, RawMaterialLot
+    from backend.registry.models import Brand, Product, ProductCategory, Supplier, Workshop, Zone
+
+    workshops, products, lots, suppliers = set(), set(), set(), set()
+    for obj in objects:
+        if isinstance(obj, (Zone, Brand, ProductCategory)):
+            return {ALL}
+        if isinstance(obj, Workshop):
+            workshops.add(obj.id)
+        elif isinstance(obj, Product):
+            products.add(obj.id)
+        elif isinstance(obj, RawMaterialLot):
+            lots.add(obj.id)
+        elif isinstance(obj, Supplier):
+            suppliers.add(obj.id)
+    if not (workshops or products or lots or suppliers):
+        return set()
+    connection = session.connection()
+    found: set[int] = set()
+    if workshops:
+        found |= set(connection.scalars(select(Batch.id).where(Batch.workshop_id.in_(workshops))))
+    if products:
+        found |= set(connection.scalars(select(Batch.id).where(Batch.product_id.in_(products))))
+    if suppliers:
+        lots |= set(
+            connection.scalars(
+                select(RawMaterialLot.id).where(RawMaterialLot.supplier_id.in_(suppliers))
+            )
+        )
+    if lots:
+        found |= set(
+            connection.scalars(select(BatchInput.batch_id).where(BatchInput.raw_lot_id.in_(lots)))
+        )
+    return found
+
+
+def _forget(batch_ids: set[int]) -> None:
+    """Drop the views of *batch_ids*."""
+    if ALL in batch_ids:
+        forget_all_batches()
+    else:
+        for batch_id in batch_ids:
+            forget_batch(batch_id)
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_after_flush(session: Session, flush_context) -> None:
+    """Drop the views that show rows this flush changed or deleted (and remember them)."""
+    if not has_app_context():
+        return
+    changed = [o for o in session.dirty if session.is_modified(o, include_collections=False)]
+    batch_ids = _affected_batches(session, [*changed, *session.deleted])
+    if batch_ids:
+        _forget(batch_ids)
+        session.info.setdefault(PENDING, set()).update(batch_ids)
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_after_commit(session: Session) -> None:
+    """Drop them again once the change is visible to everyone."""
+    batch_ids = session.info.pop(PENDING, None)
+    if batch_ids and has_app_context():
+        _forget(batch_ids)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_nothing(session: Session, previous_transaction) -> None:
+    """A rolled-back change needs no second drop."""
+    if not session.in_transaction():
+        session.info.pop(PENDING, None)

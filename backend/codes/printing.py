@@ -215,6 +215,16 @@ def start_job(job: PrintJob) -> bool:
     return True
 
 
+def restart_abandoned(job: PrintJob) -> bool:
+    """Put a running job whose worker died back in the queue (its task came again); False
+    when the job is not running."""
+    if job.status is not PrintJobStatus.RUNNING:
+        return False
+    job.status, job.done = PrintJobStatus.QUEUED, 0
+    db.session.flush()
+    return True
+
+
 def record_progress(job: PrintJob, done: int, total: int) -> None:
     """Note that *done* of *total* labels are drawn."""
     job.total = max(total, done)

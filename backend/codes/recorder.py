@@ -7,7 +7,18 @@ the codes' counters. Two backends share one interface:
 - in-process (the embedded default): a locked list per worker process, flushed every
   `SCAN_FLUSH_INTERVAL` seconds and at exit;
 - Redis (when REDIS_URL is set): counters in a hash per code and the queue in a list, so
-  every worker sees the same counts and queued events survive a worker's crash.
+  every worker sees the same counts and queued events survive a worker's crash. The Celery
+  worker flushes (``codes.flush_scans``, on beat every SCAN_FLUSH_INTERVAL seconds).
+
+A flusher *claims* a batch: Redis moves it atomically from the queue to a list of its own,
+registered with the time of the claim, and deletes that list only after the database has
+committed. A batch whose flusher died (a killed worker) is put back at the head of the
+queue once SCAN_FLUSH_LEASE seconds have passed, so nothing is lost; the one window left is
+a crash between the commit and that delete (a few milliseconds), where the batch would be
+written twice — at least once, never dropped.
+
+While Redis does not answer, a scan is written straight to the database in the request
+(slower, but served and recorded) and numbered from the database's counters.
 """
 
 from __future__ import annotations
@@ -16,10 +27,13 @@ import atexit
 import json
 import logging
 import threading
+import time
+import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from celery import shared_task
 from flask import Flask, current_app
 from sqlalchemy import bindparam, case, func, insert, select, update
 
@@ -64,6 +78,14 @@ def _base_state(code_id: int) -> ScanState:
     return ScanState(row.scan_count, row.first_scanned_at, provinces)
 
 
+@dataclass
+class Claim:
+    """Events taken from the queue by one flusher; *token* names them in Redis."""
+
+    token: str | None
+    events: list[dict]
+
+
 class LocalRecorder:
     """Counts and queues scans in this process."""
 
@@ -93,16 +115,23 @@ class LocalRecorder:
             self._queue.append(event)
             return ScanState(state.count, previous.first_at or state.first_at, set(state.provinces))
 
-    def take(self, limit: int = FLUSH_BATCH) -> list[dict]:
-        """Remove and return up to *limit* queued events."""
+    def claim(self, limit: int = FLUSH_BATCH) -> Claim | None:
+        """Remove up to *limit* queued events for writing; None when there are none."""
         with self._lock:
             taken, self._queue = self._queue[:limit], self._queue[limit:]
-        return taken
+        return Claim(None, taken) if taken else None
 
-    def requeue(self, events: list[dict]) -> None:
-        """Put events that could not be written back at the head of the queue."""
+    def release(self, claim: Claim) -> None:
+        """Put a claim that could not be written back at the head of the queue."""
         with self._lock:
-            self._queue[:0] = events
+            self._queue[:0] = claim.events
+
+    def done(self, claim: Claim) -> None:
+        """A claim was committed (nothing to do in memory)."""
+
+    def recover(self, lease: float) -> int:
+        """Nothing is ever left claimed in memory (a dead process takes its queue along)."""
+        return 0
 
     def pending(self) -> int:
         """How many events wait to be written."""
@@ -116,19 +145,59 @@ class LocalRecorder:
             self._states.clear()
 
 
+# Move up to ARGV[1] events from the queue (KEYS[1]) to a claim list (KEYS[2]) registered in
+# the claims' sorted set (KEYS[3]) with the claim's time (ARGV[2]), in one atomic step.
+CLAIM_SCRIPT = """
+local items = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+if #items == 0 then return 0 end
+redis.call('LTRIM', KEYS[1], #items, -1)
+for i = 1, #items, 500 do
+    redis.call('RPUSH', KEYS[2], unpack(items, i, math.min(i + 499, #items)))
+end
+redis.call('ZADD', KEYS[3], ARGV[2], KEYS[2])
+return #items
+"""
+
+# Put a claim list (KEYS[2]) back at the head of the queue (KEYS[1]), in its order, and
+# forget it (KEYS[3]); atomic, so a batch is never both queued and claimed.
+RELEASE_SCRIPT = """
+local items = redis.call('LRANGE', KEYS[2], 0, -1)
+for i = #items, 1, -1 do
+    redis.call('LPUSH', KEYS[1], items[i])
+end
+redis.call('DEL', KEYS[2])
+redis.call('ZREM', KEYS[3], KEYS[2])
+return #items
+"""
+
+
 class RedisRecorder:
     """Counts and queues scans in Redis, shared by every worker."""
 
     QUEUE = "yipin:scan:queue"
+    CLAIMS = "yipin:scan:claims"
 
     def __init__(self, client):
         self.client = client
+        self._claim = client.register_script(CLAIM_SCRIPT)
+        self._release = client.register_script(RELEASE_SCRIPT)
 
     def _key(self, code_id: int) -> str:
         return f"yipin:scan:code:{code_id}"
 
     def record(self, code_id: int, event: dict) -> ScanState:
-        """Count one scan of *code_id* and queue its event."""
+        """Count one scan of *code_id* and queue its event (written at once while Redis
+        does not answer)."""
+        from redis import RedisError
+
+        try:
+            return self._record(code_id, event)
+        except RedisError as exc:
+            log.warning("scan queue unavailable, writing the scan directly: %s", exc)
+            return record_directly(code_id, event)
+
+    def _record(self, code_id: int, event: dict) -> ScanState:
+        """Count and queue in Redis."""
         key = self._key(code_id)
         if not self.client.exists(key):
             base = _base_state(code_id)
@@ -154,25 +223,60 @@ class RedisRecorder:
         provinces = {k.decode()[2:] for k in keys if k.startswith(b"p:")}
         return ScanState(count, first or event["scanned_at"], provinces)
 
-    def take(self, limit: int = FLUSH_BATCH) -> list[dict]:
-        """Remove and return up to *limit* queued events."""
-        raw = self.client.lpop(self.QUEUE, limit) or []
-        return [_from_json(item) for item in raw]
+    def claim(self, limit: int = FLUSH_BATCH) -> Claim | None:
+        """Move up to *limit* queued events to a claim of this flusher; None when none."""
+        token = f"yipin:scan:claim:{uuid.uuid4().hex}"
+        taken = self._claim(keys=[self.QUEUE, token, self.CLAIMS], args=[limit, time.time()])
+        if not taken:
+            return None
+        raw = self.client.lrange(token, 0, -1)
+        return Claim(token, [_from_json(item) for item in raw])
 
-    def requeue(self, events: list[dict]) -> None:
-        """Put events that could not be written back at the head of the queue."""
-        if events:
-            payload = [json.dumps(_to_json(e), ensure_ascii=False) for e in reversed(events)]
-            self.client.lpush(self.QUEUE, *payload)
+    def release(self, claim: Claim) -> None:
+        """Put a claim that could not be written back at the head of the queue."""
+        self._release(keys=[self.QUEUE, claim.token, self.CLAIMS])
+
+    def done(self, claim: Claim) -> None:
+        """Forget a committed claim."""
+        pipe = self.client.pipeline()
+        pipe.delete(claim.token)
+        pipe.zrem(self.CLAIMS, claim.token)
+        pipe.execute()
+
+    def recover(self, lease: float) -> int:
+        """Requeue claims older than *lease* seconds (their flusher died); how many events."""
+        stale = self.client.zrangebyscore(self.CLAIMS, 0, time.time() - lease)
+        moved = 0
+        for token in stale:
+            moved += self._release(keys=[self.QUEUE, token, self.CLAIMS])
+        if moved:
+            log.warning("requeued %d scan events of %d abandoned claims", moved, len(stale))
+        return moved
 
     def pending(self) -> int:
-        """How many events wait to be written."""
-        return self.client.llen(self.QUEUE)
+        """How many events wait to be written (queued or claimed and not yet committed)."""
+        claims = self.client.zrange(self.CLAIMS, 0, -1)
+        pipe = self.client.pipeline()
+        pipe.llen(self.QUEUE)
+        for token in claims:
+            pipe.llen(token)
+        return sum(pipe.execute())
 
     def reset(self) -> None:
         """Forget counts and queue (tests)."""
         for key in self.client.scan_iter("yipin:scan:*"):
             self.client.delete(key)
+
+
+def record_directly(code_id: int, event: dict) -> ScanState:
+    """Write one scan to the database now and commit (Redis is away); its state after it."""
+    base = _base_state(code_id)
+    with db.session.begin_nested():
+        write_events([event])
+    db.session.commit()
+    province = province_of(event.get("region"))
+    provinces = base.provinces | ({province} if province else set())
+    return ScanState(base.count + 1, base.first_at or event["scanned_at"], provinces)
 
 
 def _to_json(event: dict) -> dict:
@@ -242,21 +346,32 @@ def flush(limit: int | None = None) -> int:
     and the error is raised; the flusher thread logs it and tries again later.
     """
     recorder = current_app.extensions["scan_recorder"]
+    recorder.recover(current_app.config["SCAN_FLUSH_LEASE"])
     written = 0
     while limit is None or written < limit:
-        events = recorder.take(FLUSH_BATCH)
-        if not events:
+        claim = recorder.claim(FLUSH_BATCH)
+        if claim is None:
             break
         try:
             with db.session.begin_nested():  # a failure undoes this batch only
-                write_events(events)
+                write_events(claim.events)
             db.session.commit()
         except Exception:
-            log.exception("could not write %d scan events; they are queued again", len(events))
-            recorder.requeue(events)  # keep them: scans are evidence
+            log.exception("could not write %d scan events; queued again", len(claim.events))
+            recorder.release(claim)  # keep them: scans are evidence
             raise
-        written += len(events)
+        recorder.done(claim)
+        written += len(claim.events)
     return written
+
+
+FLUSH_TASK = "codes.flush_scans"
+
+
+@shared_task(name=FLUSH_TASK, ignore_result=True)
+def flush_scans() -> int:
+    """Celery: write the queued scan events to the database (run on beat)."""
+    return flush()
 
 
 class Flusher(threading.Thread):
@@ -294,6 +409,10 @@ def ensure_flusher(app: Flask) -> None:
     interval = app.config["SCAN_FLUSH_INTERVAL"]
     if interval <= 0 or app.extensions.get("scan_flusher") is not None:
         return
+    if isinstance(app.extensions["scan_recorder"], RedisRecorder) and not app.config.get(
+        "CELERY_ALWAYS_EAGER"
+    ):
+        return  # the Celery worker flushes (beat entry "flush-scans")
     with _flusher_lock:
         if app.extensions.get("scan_flusher") is None:
             flusher = Flusher(app, interval)

@@ -2,8 +2,11 @@
 
 Like a CLI command, a task is an edge: it calls the services and commits. Progress is
 committed every few pages so that ``GET /api/v1/print-jobs/<id>`` can show it while the
-sheet is being drawn. The module is imported by the API at start-up, so a Celery worker
-started with ``celery -A backend.worker worker`` knows the task.
+sheet is being drawn. A task delivered again because its worker died (Celery's
+``task_reject_on_worker_lost``) takes over the job it left running and draws the sheet anew
+from the issuance's codes: no code is issued by a job, so none can be issued twice. The
+module is imported by the API at start-up, so a Celery worker started with
+``celery -A backend.worker worker`` knows the task.
 """
 
 from __future__ import annotations
@@ -38,13 +41,22 @@ def enqueue_print_job(job_id: int) -> None:
     celery.tasks[render_print_job.name].delay(job_id)
 
 
-@shared_task(name="codes.render_print_job", ignore_result=True)
-def render_print_job(job_id: int) -> None:
+def _redelivered(request) -> bool:
+    """Whether this delivery of a task is a repeat (its first worker died)."""
+    info = getattr(request, "delivery_info", None) or {}
+    return bool(info.get("redelivered"))
+
+
+@shared_task(bind=True, name="codes.render_print_job", ignore_result=True)
+def render_print_job(self, job_id: int) -> None:
     """Render print job *job_id*'s label sheet into storage, committing progress as it goes."""
     job = db.session.get(PrintJob, job_id)
     if job is None:
         log.warning("print job %s does not exist", job_id)
         return
+    if _redelivered(self.request) and printing.restart_abandoned(job):
+        log.warning("print job %s was left running by a dead worker; drawing it again", job_id)
+        db.session.commit()
     if not printing.start_job(job):
         log.info("print job %s is %s; nothing to do", job_id, job.status)
         return

@@ -2,11 +2,16 @@
 
 Values are JSON-able. The in-process cache is per worker process, so entries also expire
 by time; Redis is shared, so an explicit `delete` reaches every worker at once.
+
+A cache must never take the site down: while Redis does not answer, reads miss (the caller
+builds the value from the database), writes are dropped and a lost delete is logged (the
+entry then lives at most its time to live).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -14,6 +19,8 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, current_app
+
+log = logging.getLogger(__name__)
 
 
 class LocalCache:
@@ -65,18 +72,35 @@ class RedisCache:
         self.prefix = prefix
 
     def get(self, key: str) -> Any | None:
-        """The value under *key*, or None."""
-        raw = self.client.get(self.prefix + key)
+        """The value under *key*, or None (also while Redis does not answer)."""
+        from redis import RedisError
+
+        try:
+            raw = self.client.get(self.prefix + key)
+        except RedisError as exc:
+            log.warning("cache read of %s failed, treated as a miss: %s", key, exc)
+            return None
         return None if raw is None else json.loads(raw)
 
     def set(self, key: str, value: Any, ttl: float) -> None:
-        """Keep *value* under *key* for *ttl* seconds."""
-        self.client.set(self.prefix + key, json.dumps(value, ensure_ascii=False), ex=int(ttl))
+        """Keep *value* under *key* for *ttl* seconds (dropped while Redis does not answer)."""
+        from redis import RedisError
+
+        payload = json.dumps(value, ensure_ascii=False)
+        try:
+            self.client.set(self.prefix + key, payload, ex=max(1, int(ttl)))
+        except RedisError as exc:
+            log.warning("cache write of %s dropped: %s", key, exc)
 
     def delete(self, *keys: str) -> None:
-        """Forget *keys*."""
+        """Forget *keys* (while Redis does not answer, they expire by their time to live)."""
+        from redis import RedisError
+
         if keys:
-            self.client.delete(*(self.prefix + k for k in keys))
+            try:
+                self.client.delete(*(self.prefix + k for k in keys))
+            except RedisError as exc:
+                log.error("cache delete of %s failed; stale until expiry: %s", keys, exc)
 
     def clear(self) -> None:
         """Forget every key under the prefix."""

@@ -3,10 +3,15 @@
 Small on purpose: the scan path checks two limits per request, and a general-purpose
 limiter cost more than the rest of a cached scan. Limits are written like
 ``"60/minute;1000/hour"``.
+
+While Redis does not answer, a limit cannot be counted: the scopes in FAIL_OPEN_SCOPES (the
+consumer scan) let the request through, every other scope (console logins, invite codes,
+complaints) refuses it with a retryable 503.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -14,7 +19,12 @@ from dataclasses import dataclass
 
 from flask import Flask, current_app
 
-from backend.core.errors import DomainError
+from backend.core.errors import DomainError, ServiceUnavailable
+from backend.core.i18n import gettext as _
+
+log = logging.getLogger(__name__)
+FAIL_OPEN_SCOPES = frozenset({"scan", "scan-failures"})
+UNAVAILABLE_RETRY_AFTER = 30  # seconds a client is told to wait while limits cannot be counted
 
 clock = time.time  # replaced by tests that need a still clock
 PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
@@ -30,6 +40,20 @@ class RateLimited(DomainError):
     def __init__(self, message: str, retry_after: int):
         super().__init__(message)
         self.headers = {"Retry-After": str(retry_after)}
+
+
+class StoreUnavailable(Exception):
+    """The counters' store (Redis) did not answer."""
+
+
+class LimitsUnavailable(ServiceUnavailable):
+    """A limit that must hold could not be counted: try again shortly."""
+
+    slug = "rate_limit_unavailable"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.headers = {"Retry-After": str(UNAVAILABLE_RETRY_AFTER)}
 
 
 @dataclass(frozen=True)
@@ -92,7 +116,10 @@ class RedisStore:
         self.client = client
 
     def add(self, key: str, windows: tuple[Window, ...], amount: int, now: float) -> list[int]:
-        """Add *amount* to each window's counter and return the counts."""
+        """Add *amount* to each window's counter and return the counts (StoreUnavailable
+        while Redis does not answer)."""
+        from redis import RedisError
+
         pipe = self.client.pipeline(transaction=False)
         for window in windows:
             slot = f"yipin:rl:{key}:{window.seconds}:{int(now // window.seconds)}"
@@ -101,7 +128,10 @@ class RedisStore:
                 pipe.expire(slot, window.seconds + 1)
             else:
                 pipe.get(slot)
-        replies = pipe.execute()
+        try:
+            replies = pipe.execute()
+        except RedisError as exc:
+            raise StoreUnavailable(str(exc)) from exc
         counts = replies[::2] if amount else replies
         return [int(c or 0) for c in counts]
 
@@ -122,11 +152,23 @@ def _retry_after(windows: tuple[Window, ...], counts: list[int], now: float) -> 
     return max(int(w.seconds - now % w.seconds) + 1 for w in exceeded)
 
 
+def _add(scope: str, client: str, windows, amount: int, now: float) -> list[int] | None:
+    """The counts after adding *amount*; None when they cannot be had and *scope* fails open,
+    LimitsUnavailable when it fails closed."""
+    try:
+        return current_app.extensions["rate_limits"].add(f"{scope}:{client}", windows, amount, now)
+    except StoreUnavailable as exc:
+        if scope in FAIL_OPEN_SCOPES:
+            log.warning("rate limit %s not counted (store down, failing open): %s", scope, exc)
+            return None
+        log.error("rate limit %s not counted (store unavailable, refusing): %s", scope, exc)
+        raise LimitsUnavailable(_("服务繁忙，请稍后再试。")) from None
+
+
 def count(scope: str, client: str, limits: str) -> None:
     """Count one request of *client* in *scope* without refusing it (e.g. a failed look-up)."""
     if current_app.config["RATELIMIT_ENABLED"]:
-        windows = parse_limits_cached(limits)
-        current_app.extensions["rate_limits"].add(f"{scope}:{client}", windows, 1, clock())
+        _add(scope, client, parse_limits_cached(limits), 1, clock())
 
 
 def hit(scope: str, client: str, limits: str, message: str) -> None:
@@ -134,8 +176,8 @@ def hit(scope: str, client: str, limits: str, message: str) -> None:
     if not current_app.config["RATELIMIT_ENABLED"]:
         return
     windows, now = parse_limits_cached(limits), clock()
-    counts = current_app.extensions["rate_limits"].add(f"{scope}:{client}", windows, 1, now)
-    if any(c > w.count for w, c in zip(windows, counts, strict=True)):
+    counts = _add(scope, client, windows, 1, now)
+    if counts is not None and any(c > w.count for w, c in zip(windows, counts, strict=True)):
         raise RateLimited(message, _retry_after(windows, counts, now))
 
 
@@ -144,8 +186,8 @@ def check(scope: str, client: str, limits: str, message: str) -> None:
     if not current_app.config["RATELIMIT_ENABLED"]:
         return
     windows, now = parse_limits_cached(limits), clock()
-    counts = current_app.extensions["rate_limits"].add(f"{scope}:{client}", windows, 0, now)
-    if any(c >= w.count for w, c in zip(windows, counts, strict=True)):
+    counts = _add(scope, client, windows, 0, now)
+    if counts is not None and any(c >= w.count for w, c in zip(windows, counts, strict=True)):
         raise RateLimited(message, _retry_after(windows, [c + 1 for c in counts], now))
 
 

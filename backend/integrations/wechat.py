@@ -3,10 +3,16 @@
 The API base URL comes from WECHAT_API_BASE_URL (WeChat's own by default; the tests point
 it at a local fake), the access token lives in Redis when REDIS_URL is set (shared by every
 worker) and in process memory otherwise. WeChat's errors become clear domain errors.
+
+Fetching a new access token invalidates the one before it, so refreshes are serialised: a
+Redis lock across workers and hosts (a thread lock without Redis), and whoever gets the lock
+first looks again whether another worker has already stored a fresh token.
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 
 import requests
@@ -43,16 +49,85 @@ class WeChatError(DomainError):
         self.errcode = errcode
 
 
+TOKEN_LOCK_KEY = "yipin:wechat:token-lock"
+TOKEN_LOCK_SECONDS = 15  # the lock's lifetime (a crashed holder frees it) and longest wait
+TOKEN_MARGIN = 60  # a token this close to its expiry is refreshed
+_local_token_lock = threading.Lock()
+
+
+def token_lock(session):
+    """The lock around token refreshes: in Redis when *session* is Redis, else this process's."""
+    if isinstance(session, RedisStorage):
+        return session.redis.lock(
+            TOKEN_LOCK_KEY, timeout=TOKEN_LOCK_SECONDS, blocking_timeout=TOKEN_LOCK_SECONDS
+        )
+    return _local_token_lock
+
+
 class YipinWeChatClient(WeChatClient):
-    """wechatpy's client with a configurable base URL and timeouts on every call."""
+    """wechatpy's client with a configurable base URL, timeouts on every call and one
+    token refresh at a time."""
 
     def __init__(self, appid: str, secret: str, base_url: str, session, timeout=TIMEOUT):
         super().__init__(appid, secret, session=session, timeout=timeout)
         self.base_url = base_url.rstrip("/") + "/"
         self.API_BASE_URL = self.base_url + "cgi-bin/"
         self.wxa.API_BASE_URL = self.base_url
+        self._used_token: str | None = None
+
+    def _stored_token(self) -> str | None:
+        """The stored token while it has more than TOKEN_MARGIN seconds to live."""
+        token = self.session.get(self.access_token_key)
+        expires_at = self.expires_at
+        if token and (not expires_at or expires_at - time.time() > TOKEN_MARGIN):
+            return token
+        return None
+
+    @property
+    def access_token(self):
+        """The shared token, refreshed under the lock when missing or about to expire."""
+        token = self._stored_token()
+        if token is None:
+            with self._refresh_lock():
+                token = self._stored_token()  # another worker may have refreshed meanwhile
+                if token is None:
+                    self._fetch_token()
+                    token = self.session.get(self.access_token_key)
+        self._used_token = token
+        return token
 
     def fetch_access_token(self):
+        """Refresh the token after WeChat refused it (wechatpy calls this on 40001/42001).
+
+        When another worker has stored a different token since ours was read, that one is
+        used instead of fetching again (which would invalidate it).
+        """
+        with self._refresh_lock():
+            current = self._stored_token()
+            if current and current != self._used_token:
+                self._used_token = current
+                return {"access_token": current}
+            return self._fetch_token()
+
+    @contextlib.contextmanager
+    def _refresh_lock(self):
+        """Hold the refresh lock; WeChatError (503) when it cannot be had in time."""
+        lock = token_lock(self.session)
+        if lock is _local_token_lock:
+            with lock:
+                yield
+            return
+        if not lock.acquire():
+            raise WeChatError(
+                _("暂时无法连接微信服务器，请稍后再试。"), slug="wechat_unreachable", status=503
+            )
+        try:
+            yield
+        finally:
+            with contextlib.suppress(Exception):  # expired meanwhile: nothing to release
+                lock.release()
+
+    def _fetch_token(self):
         """Fetch and store an access token (wechatpy's own has no timeout)."""
         response = self._http.get(
             self.base_url + "cgi-bin/token",
