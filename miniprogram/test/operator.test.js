@@ -218,3 +218,26 @@ describe('ledger forms', () => {
     Object.values(KINDS).forEach((spec) => spec.screens.forEach((fields) => expect(fields.length).toBeLessThanOrEqual(4)))
   })
 })
+
+describe('reminder messages', () => {
+  test('the ledger reminder opens today\'s checklist of the workshop it names', async () => {
+    loggedIn()
+    const other = {id: 7, name: '半里红曲酒坊', registration_no: 'X', role: 'staff'}
+    store().set(store().KEYS.profile, {...operator.me.body, workshops: [workshop, other]})
+    const page = loadPage('today', {usingComponents: {'pending-queue': 'pending-queue'}})
+    page.instance.onLoad({workshop_id: '7', date: '2026-11-26'})
+    expect(store().get(store().KEYS.workshop)).toEqual(other)
+    page.instance.onLoad({workshop_id: '99'}) // not theirs: unchanged
+    expect(store().get(store().KEYS.workshop)).toEqual(other)
+  })
+
+  test('the health-certificate reminder page exists (REMINDER_CERT_PAGE) and leads to today', () => {
+    const app = require('../app.json')
+    expect(app.pages).toContain('pages/staff/index')
+    const page = loadPage('staff')
+    page.instance.onLoad({staff_id: '3'})
+    expect(text(page, '#advice')).toContain('健康证')
+    page.instance.today()
+    expect(server.wx.reLaunch).toHaveBeenCalledWith({url: '/pages/today/index'})
+  })
+})

@@ -67,7 +67,7 @@ test('a held batch and a suspected counterfeit are shown as alerts', async () =>
 
 test('a live camera plays the signed HLS link in <video>; a dark one shows its snapshot and hours', async () => {
   const camera = consumer.scan_code.body.cameras[0]
-  const dark = {...camera, id: 2, name: '包装区', live: false, playback_url: null, snapshot_url: '/live/cameras/2/snapshot.jpg?v=7', live_from: '06:00', live_until: '20:00'}
+  const dark = {...camera, id: 2, name: '包装区', live: false, playback_url: null, snapshot_url: 'https://yipin.example.cn/live/cameras/2/snapshot.jpg?v=7', live_from: '06:00', live_until: '20:00'}
   server.answer({...consumer.scan_code, body: {...consumer.scan_code.body, cameras: [camera, dark]}})
   page.instance.onLoad({code: consumer.scan_code.body.code.code})
   await settle()

@@ -34,7 +34,13 @@ function checklist(today) {
 const page = {
   data: {workshop: null, loading: false, error: '', rows: [], summary: '', complete: false, queue: [], forms: FORMS},
 
-  onLoad() {
+  // A reminder message opens this page with ?workshop_id=&date=: switch to that workshop
+  // when it is one of the operator's.
+  onLoad(options) {
+    const wanted = Number((options || {}).workshop_id)
+    const profile = store.get(store.KEYS.profile, null)
+    const match = wanted && profile && (profile.workshops || []).find((w) => w.id === wanted)
+    if (match) store.set(store.KEYS.workshop, match)
     this.unsubscribe = queue.onChange((entries) => this.setData({queue: entries}))
   },
 
