@@ -62,7 +62,8 @@ function lotErrors(fields, body) {
 const page = {
   data: {step: 'open', loading: false, error: '', errors: {}, lotErrors: {},
     products: [], productIndex: -1, lots: [], used: {}, planned: '', unit: '', process: '',
-    batch: null, count: '', issuance: null, job: null, busy: false},
+    batch: null, count: '', issuance: null, job: null, busy: false,
+    made: '', certNo: '', checked: '感官,净含量'},
 
   onLoad() {
     this.workshop = store.get(store.KEYS.workshop, null)
@@ -106,7 +107,7 @@ const page = {
     return api.call('openBatch', {workshop_id: this.workshop.id}, body, {idempotencyKey: this.openKey}).then(
       (batch) => {
         this.openKey = null
-        this.setData({busy: false, step: 'codes', batch: {batchNo: batch.batch_no, state: fmt.BATCH_STATES[batch.state] || batch.state, product: batch.product.name}})
+        this.setData({busy: false, step: 'codes', batch: {batchNo: batch.batch_no, state: fmt.BATCH_STATES[batch.state] || batch.state, stateCode: batch.state, product: batch.product.name}})
       },
       (err) => {
         if (!err.network) this.openKey = null
@@ -135,6 +136,35 @@ const page = {
         const r = refusal(err)
         this.setData({busy: false, error: r.message, errors: r.fields})
       })
+  },
+
+  // Production finished (→ pending_release with the quantity made), then the owner's
+  // release with the outgoing inspection (certificate number, items checked, pass).
+  move(event) {
+    const to = event.currentTarget.dataset.to
+    const body = {to}
+    const errors = {}
+    if (to === 'pending_release') {
+      if (!(Number(this.data.made) > 0)) errors.quantity = '请填写实际做了多少'
+      else body.quantity = Number(this.data.made)
+    } else {
+      const items = String(this.data.checked || '').split(/[,，、\s]+/).filter(Boolean)
+      if (!String(this.data.certNo).trim()) errors['inspection.inspection_cert_no'] = '请填写出厂检验单号'
+      if (!items.length) errors['inspection.items'] = '请填写检验了哪些项目'
+      body.inspection = {inspection_cert_no: String(this.data.certNo).trim(), items, result: 'pass'}
+    }
+    if (Object.keys(errors).length) {
+      this.setData({errors})
+      return Promise.resolve()
+    }
+    this.setData({busy: true, error: '', errors: {}})
+    return api.call('moveBatch', {batch_no: this.data.batch.batchNo}, body).then(
+      (batch) => this.setData({busy: false, batch: {...this.data.batch, state: fmt.BATCH_STATES[batch.state] || batch.state, stateCode: batch.state}}),
+      (err) => {
+        const r = refusal(err)
+        this.setData({busy: false, error: r.message, errors: r.fields})
+      },
+    )
   },
 
   // Ask for the label sheet and follow the print job until it is done or failed.
