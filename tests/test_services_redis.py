@@ -260,3 +260,22 @@ def test_a_refused_token_is_not_fetched_again_when_another_worker_already_did(
         answer = first.fetch_access_token()  # what wechatpy does after a 40001
         assert answer == {"access_token": fresh}
     assert len(fake_wechat.calls_to("/cgi-bin/token")) == 2
+
+
+def test_an_event_already_written_is_not_written_again(client, db, wine, on_redis, app):
+    """Redis applied a scan's queueing and died before answering, so the request wrote the
+    scan directly too: the copy coming back with the queue is skipped."""
+    import json
+
+    _, codes = wine
+    client.get(f"/api/v1/scan/{codes[0]}")
+    queued = on_redis.lrange(RedisRecorder.QUEUE, 0, -1)
+    assert recorder.flush() == 1 and db_events() == 1
+    on_redis.rpush(RedisRecorder.QUEUE, *queued)  # the same event, back again
+    client.get(f"/api/v1/scan/{codes[1]}")  # and a new one behind it
+    assert recorder.flush() == 2  # both taken from the queue ...
+    assert db_events() == 2  # ... one written
+    assert json.loads(queued[0])["code_id"] is not None
+    code = db.session.scalar(select(UnitCode).where(UnitCode.code == codes[0]))
+    db.session.refresh(code)
+    assert code.scan_count == 1

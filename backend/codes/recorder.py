@@ -13,9 +13,9 @@ the codes' counters. Two backends share one interface:
 A flusher *claims* a batch: Redis moves it atomically from the queue to a list of its own,
 registered with the time of the claim, and deletes that list only after the database has
 committed. A batch whose flusher died (a killed worker) is put back at the head of the
-queue once SCAN_FLUSH_LEASE seconds have passed, so nothing is lost; the one window left is
-a crash between the commit and that delete (a few milliseconds), where the batch would be
-written twice — at least once, never dropped.
+queue once SCAN_FLUSH_LEASE seconds have passed, so nothing is lost; events already in the
+database (a crash between the commit and that delete, or Redis dying after queueing a scan
+but before answering) are recognised by code, time and visitor and not written again.
 
 While Redis does not answer, a scan is written straight to the database in the request
 (slower, but served and recorded) and numbered from the database's counters.
@@ -31,7 +31,7 @@ import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from celery import shared_task
 from flask import Flask, current_app
@@ -339,6 +339,40 @@ def write_events(events: list[dict]) -> None:
     )
 
 
+def _utc(moment: datetime) -> datetime:
+    """*moment* as an aware UTC time (SQLite may hand back naive ones)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def drop_written(events: list[dict]) -> list[dict]:
+    """*events* less those already in the database.
+
+    One case writes an event twice: Redis applies a scan's queueing and then dies before it
+    answers, so the request also writes the scan directly. The copy that comes back with the
+    queue is the same event (code, time to the microsecond, visitor), found here with one
+    range query on the scanned_at index.
+    """
+    if not events:
+        return events
+    times = [e["scanned_at"] for e in events]
+    rows = db.session.execute(
+        select(ScanEvent.code_id, ScanEvent.scanned_at, ScanEvent.visitor_hash).where(
+            ScanEvent.scanned_at >= min(times), ScanEvent.scanned_at <= max(times)
+        )
+    ).all()
+    if not rows:
+        return events
+    written = {(r.code_id, _utc(r.scanned_at), r.visitor_hash) for r in rows}
+    kept = [
+        e for e in events if (e["code_id"], _utc(e["scanned_at"]), e["visitor_hash"]) not in written
+    ]
+    if len(kept) < len(events):
+        log.warning(
+            "%d scan events were already written; not written again", len(events) - len(kept)
+        )
+    return kept
+
+
 def flush(limit: int | None = None) -> int:
     """Write queued events to the database and commit; return how many were written.
 
@@ -354,7 +388,7 @@ def flush(limit: int | None = None) -> int:
             break
         try:
             with db.session.begin_nested():  # a failure undoes this batch only
-                write_events(claim.events)
+                write_events(drop_written(claim.events))
             db.session.commit()
         except Exception:
             log.exception("could not write %d scan events; queued again", len(claim.events))

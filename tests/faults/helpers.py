@@ -214,13 +214,16 @@ def children_of(pid: int) -> list[int]:
 class CeleryWorker:
     """``celery worker`` in a subprocess, on the test's settings, stopped by the test."""
 
-    def __init__(self, settings: dict, log_path: Path, concurrency: int = 1):
+    def __init__(
+        self, settings: dict, log_path: Path, concurrency: int = 1, env: dict | None = None
+    ):
         import json
 
         self.env = {
             **os.environ,
             "YIPIN_TEST_WORKER_SETTINGS": json.dumps(settings),
             "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+            **(env or {}),
         }
         self.log_path, self.concurrency = log_path, concurrency
         self.process: subprocess.Popen | None = None
