@@ -10,13 +10,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.faults.helpers import unavailable
+
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 
 
 def test_the_nginx_site_is_valid(tmp_path):
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     if not Path(nginx).exists() or not shutil.which("openssl"):
-        pytest.skip("nginx or openssl is not installed")
+        unavailable("nginx or openssl is not installed")
     subprocess.run(
         [
             "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",

@@ -37,15 +37,21 @@ def wait_for(check: Callable[[], bool], timeout: float, what: str, every: float 
     pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
+def unavailable(reason: str):
+    """Skip the test for *reason*, or fail it where CI requires the services
+    (YIPIN_SERVICES_TEST=required, set by .ci/run)."""
+    if os.environ.get("YIPIN_SERVICES_TEST") == "required":
+        pytest.fail(f"{reason} (YIPIN_SERVICES_TEST=required)")
+    pytest.skip(reason)
+
+
 def machine_redis_or_skip() -> redis.Redis:
     """A client of the machine's Redis; the test is skipped without one (required in CI)."""
     client = redis.Redis.from_url(MACHINE_REDIS, socket_timeout=2)
     try:
         client.ping()
     except redis.RedisError:
-        if os.environ.get("YIPIN_SERVICES_TEST") == "required":
-            pytest.fail("Redis is not running on 127.0.0.1:6379 (YIPIN_SERVICES_TEST=required)")
-        pytest.skip("Redis is not running on 127.0.0.1:6379")
+        unavailable("Redis is not running on 127.0.0.1:6379")
     finally:
         client.close()
 
@@ -72,7 +78,7 @@ def own_redis_db() -> Iterator[str]:
                 client.close()
             return
         client.close()
-    pytest.skip("every Redis database this suite may use is taken by other runs")
+    unavailable("every Redis database this suite may use is taken by other runs")
 
 
 def empty(url: str) -> None:
@@ -91,7 +97,7 @@ class PrivateRedis:
         binary = shutil.which("redis-server") or "/usr/bin/redis-server"
         self.durable = durable  # an append-only file written on every command
         if not Path(binary).exists():
-            pytest.skip("redis-server is not installed")
+            unavailable("redis-server is not installed")
         self.binary, self.directory = binary, directory
         self.port = free_port()
         self.process: subprocess.Popen | None = None
@@ -304,7 +310,7 @@ class PrivatePostgres:
 
         self.bin = postgres_bin()
         if self.bin is None:
-            pytest.skip("PostgreSQL's server binaries are not installed")
+            unavailable("PostgreSQL's server binaries are not installed")
         self.port = free_port()
         self.root = Path(tempfile.mkdtemp(prefix="yipin-pg-"))
         self.data = self.root / "data"
