@@ -38,6 +38,7 @@ def create_app(config: type[Config] | Mapping | None = None) -> Flask:
     register_observability(app)
     register_extensions(app)
     register_error_handlers(app)
+    register_security_headers(app)
     register_blueprints(app)
     register_cli(app)
     register_shell_context(app)
@@ -137,6 +138,13 @@ def register_error_handlers(app: Flask) -> None:
     from backend.errors import register_error_handlers as install
 
     install(app)
+
+
+def register_security_headers(app: Flask) -> None:
+    """Send the security headers (CSP, HSTS, framing, nosniff, referrer) on every response."""
+    from backend.core.security import init_security
+
+    init_security(app)
 
 
 def register_blueprints(app: Flask) -> None:

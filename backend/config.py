@@ -79,6 +79,8 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None  # a token lives as long as the session it belongs to
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _env("SESSION_COOKIE_SECURE", "1") == "1"  # HTTPS only
+    # Strict-Transport-Security on every response (seconds; 0 sends none): servers speak HTTPS.
+    HSTS_MAX_AGE = int(_env("HSTS_MAX_AGE", str(2 * 365 * 86400)))
     # Registry import (CSV or XLSX directory of workshops): largest file and most rows.
     REGISTRY_IMPORT_MAX_BYTES = int(_env("REGISTRY_IMPORT_MAX_BYTES", str(2 * 1024 * 1024)))
     REGISTRY_IMPORT_MAX_ROWS = int(_env("REGISTRY_IMPORT_MAX_ROWS", "5000"))
@@ -198,6 +200,7 @@ class DevelopmentConfig(Config):
     PUBLIC_HOST = _env("PUBLIC_HOST", "127.0.0.1:5000")
     PUBLIC_SCHEME = _env("PUBLIC_SCHEME", "http")
     SESSION_COOKIE_SECURE = _env("SESSION_COOKIE_SECURE", "0") == "1"  # plain http locally
+    HSTS_MAX_AGE = int(_env("HSTS_MAX_AGE", "0"))  # no HSTS for 127.0.0.1 over plain http
     LOG_FORMAT = _env("LOG_FORMAT", "text")  # readable in a terminal
 
 
@@ -223,6 +226,7 @@ class TestingConfig(Config):
     CONSOLE_LOGIN_LIMIT_USER = "5/minute;20/hour"
     CONSOLE_LOGIN_LIMIT_CLIENT = "20/minute;100/hour"
     SESSION_COOKIE_SECURE = False  # the test client speaks plain http
+    HSTS_MAX_AGE = 0  # tests that need HSTS turn it on
     REGISTRY_IMPORT_MAX_BYTES = 2 * 1024 * 1024
     REGISTRY_IMPORT_MAX_ROWS = 5000
     STORAGE_BACKEND = "local"

@@ -127,6 +127,22 @@ ping = Blueprint("ping", __name__, url_prefix="/ping", description="Liveness")
 class Ping(MethodView):
     """A trivial endpoint (the yardstick of the scan benchmarks)."""
 
+    @ping.doc(
+        responses={
+            "200": {
+                "description": "Alive",
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {"ok": {"type": "boolean"}},
+                            "required": ["ok"],
+                        }
+                    }
+                },
+            }
+        }
+    )
     def get(self):
         """Answer at once, touching nothing."""
         return jsonify(ok=True)

@@ -2,7 +2,10 @@
 
 The type of a file is decided by its bytes, never by its name or the Content-Type the
 client sent: JPEG, PNG and WebP for everyone, PDF for inspectors and regulators. Images
-must also open as images (a program with a JPEG header is refused). Files larger than
+must also open as images (a program with a JPEG header is refused), and only the image is
+kept: bytes appended after its end (a ZIP or a script glued to a PNG or JPEG, a polyglot) are
+dropped before storing. PDFs with active content (JavaScript, launch actions, embedded files,
+XFA forms) are refused, also when it hides in a compressed stream. Files larger than
 ``UPLOAD_MAX_BYTES`` are refused with a 413. Stored files go through the storage backend
 (:mod:`backend.files.storage`), so a refused or failed upload leaves nothing behind.
 """
@@ -11,8 +14,10 @@ from __future__ import annotations
 
 import os
 import re
+import struct
 import unicodedata
 import warnings
+import zlib
 from pathlib import PurePosixPath
 from typing import BinaryIO
 
@@ -99,6 +104,96 @@ def _check_image(stream: BinaryIO, content_type: str) -> None:
         stream.seek(0)
 
 
+PNG_END = b"IEND\xaeB`\x82"
+# PDF names that run code, open other programs or carry files; "#xx" escapes are decoded
+# first (/J#61vaScript is /JavaScript).
+PDF_ACTIVE = re.compile(
+    rb"/(JavaScript|JS|Launch|EmbeddedFiles?|RichMedia|XFA|SubmitForm|ImportData)(?![A-Za-z])"
+)
+PDF_STREAM = re.compile(rb"stream\r?\n(.*?)endstream", re.DOTALL)
+PDF_INFLATED_MAX = 32 * 1024 * 1024  # decompress no more than this in all, against bombs
+
+
+def _jpeg_end(data: bytes) -> int | None:
+    """Where a JPEG's End Of Image marker ends (segments are skipped by their lengths, so a
+    thumbnail's own end marker inside EXIF does not count); None when it is not found."""
+    i, length = 2, len(data)
+    while i + 4 <= length:
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker == 0xD9:
+            return i + 2
+        if 0xD0 <= marker <= 0xD7 or marker == 0x01:
+            i += 2
+            continue
+        (size,) = struct.unpack(">H", data[i + 2 : i + 4])
+        i += 2 + size
+        if marker == 0xDA:  # start of scan: entropy-coded data until the next real marker
+            while True:
+                i = data.find(b"\xff", i)
+                if i < 0 or i + 1 >= length:
+                    return None
+                follower = data[i + 1]
+                if follower != 0x00 and follower != 0xFF and not 0xD0 <= follower <= 0xD7:
+                    break
+                i += 1
+    return None
+
+
+def image_end(data: bytes, content_type: str) -> int:
+    """How many leading bytes of *data* are the image itself (the rest is appended data)."""
+    end = None
+    if content_type == "image/png":
+        found = data.find(PNG_END)
+        end = found + len(PNG_END) if found >= 0 else None
+    elif content_type == "image/webp" and len(data) >= 8:
+        end = 8 + struct.unpack("<I", data[4:8])[0]
+    elif content_type == "image/jpeg":
+        end = _jpeg_end(data)
+    return min(end, len(data)) if end else len(data)
+
+
+def _pdf_has_active_content(data: bytes) -> bool:
+    """Whether a PDF names JavaScript, launch actions, embedded files or XFA anywhere,
+    also inside its Flate-compressed streams (object streams hide names there)."""
+
+    def unescape(raw: bytes) -> bytes:
+        return re.sub(rb"#([0-9A-Fa-f]{2})", lambda m: bytes([int(m[1], 16)]), raw)
+
+    if PDF_ACTIVE.search(unescape(data)):
+        return True
+    budget = PDF_INFLATED_MAX
+    for match in PDF_STREAM.finditer(data):
+        inflater = zlib.decompressobj()
+        try:
+            inflated = inflater.decompress(match.group(1), budget)
+        except zlib.error:
+            continue
+        budget -= len(inflated)
+        if PDF_ACTIVE.search(unescape(inflated)):
+            return True
+        if budget <= 0:
+            return True  # a decompression bomb is not a test report
+    return False
+
+
+def _check_pdf(stream: BinaryIO) -> None:
+    """Refuse a PDF with active content (JavaScript, launch actions, embedded files)."""
+    try:
+        if _pdf_has_active_content(stream.read()):
+            raise ValidationError(
+                _("PDF 含有脚本、附件或可执行动作，不能上传；请另存为普通 PDF 后重试。"),
+                slug="upload_active_content",
+                errors={"file": ["PDF with JavaScript, actions or embedded files"]},
+            )
+    finally:
+        stream.seek(0)
+
+
 def clean_filename(name: str | None, extension: str) -> str:
     """A display name: the client's base name (no folders, no control characters), with
     the extension of the type the bytes really are."""
@@ -133,12 +228,19 @@ def save_upload(stream: BinaryIO, filename: str | None, *, by: User) -> StoredFi
             slug="upload_type_refused",
             errors={"file": [f"accepted types: {', '.join(sorted(accepted))}"]},
         )
+    keep = size
     if content_type in IMAGES:
         _check_image(stream, content_type)
+        keep = image_end(stream.read(), content_type)  # within UPLOAD_MAX_BYTES
+        stream.seek(0)
+    else:
+        _check_pdf(stream)
 
     def copy(out) -> None:
-        while chunk := stream.read(CHUNK):
+        left = keep
+        while left > 0 and (chunk := stream.read(min(CHUNK, left))):
             out.write(chunk)
+            left -= len(chunk)
 
     return save_stream(
         copy,

@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 
 from flask import Flask, g, has_request_context, request
 
+from backend.core.security import RedactSecrets
+
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 HANDLER_MARK = "_yipin_handler"
 access_log = logging.getLogger("yipin.access")
@@ -54,8 +56,8 @@ class JsonFormatter(logging.Formatter):
         for key, value in vars(record).items():
             if key not in _STANDARD and not key.startswith("_"):
                 entry[key] = value
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+        if record.exc_info or record.exc_text:
+            entry["exception"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
@@ -73,6 +75,7 @@ def configure_logging(app: Flask, stream=None) -> None:
     handler = logging.StreamHandler(stream or sys.stderr)
     setattr(handler, HANDLER_MARK, True)
     handler.addFilter(RequestIdFilter())
+    handler.addFilter(RedactSecrets())  # what libraries log may quote secrets (URLs, errors)
     if app.config["LOG_FORMAT"] == "json":
         handler.setFormatter(JsonFormatter())
     else:

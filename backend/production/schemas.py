@@ -69,9 +69,12 @@ class Quantity(fields.Decimal):
     """
 
     def __init__(self, maximum: Decimal = MAX_QUANTITY, **kwargs):
+        # The documented bounds are numbers (apispec would write the Decimals as strings).
+        metadata = {"minimum": 0, "maximum": int(maximum), **kwargs.pop("metadata", {})}
         super().__init__(
             as_string=True,
             validate=validate.Range(min=0, min_inclusive=False, max=maximum),
+            metadata=metadata,
             **kwargs,
         )
 
@@ -90,7 +93,10 @@ class Temperature(fields.Decimal):
     """A body temperature in °C, one decimal."""
 
     def __init__(self, **kwargs):
-        super().__init__(as_string=True, validate=validate.Range(min=34, max=43), **kwargs)
+        metadata = {"minimum": 34, "maximum": 43, **kwargs.pop("metadata", {})}
+        super().__init__(
+            as_string=True, validate=validate.Range(min=34, max=43), metadata=metadata, **kwargs
+        )
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool):
