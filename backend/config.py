@@ -175,6 +175,9 @@ class Config:
     METRICS_ENABLED = _env("METRICS_ENABLED", "1") == "1"
     METRICS_ALLOWED_ADDRS = _env("METRICS_ALLOWED_ADDRS", "127.0.0.1,::1")
     METRICS_TOKEN = _env("METRICS_TOKEN")
+    # Set (by deploy/gunicorn.conf.py) when several worker processes count into files there;
+    # prometheus_client reads the same variable when it is imported.
+    PROMETHEUS_MULTIPROC_DIR = _env("PROMETHEUS_MULTIPROC_DIR")
 
     @classmethod
     def validate(cls, settings: dict) -> None:

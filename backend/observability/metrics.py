@@ -9,7 +9,6 @@ URLs cannot blow up the number of series. Queue depths are read when scraped.
 from __future__ import annotations
 
 import hmac
-import os
 import time
 
 from flask import Blueprint, Flask, Response, abort, current_app, g, request
@@ -77,7 +76,7 @@ class QueueCollector:
 
 def _registry(app: Flask) -> CollectorRegistry:
     """What a scrape reads: every worker's files in multiprocess mode, else this process."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if app.config.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
         registry = CollectorRegistry()
