@@ -5,18 +5,30 @@ Phones on a bad network send the same submission twice. A write that carries an
 answer; a retry with the same key and the same request gets the first answer back (with
 ``Idempotent-Replayed: true``) and writes nothing; the same key with a different request is
 a 409. Only successful answers are kept, so a refused request may simply be sent again.
+
+One transaction. The key is claimed first (a row under the unique index on (user, key), so
+a simultaneous retry waits on it, then replays); the write and its answer are committed
+with the claim, together: an acknowledged write always has its answer, and a write whose
+answer could not be stored is not kept either. Views commit through :func:`commit`, which
+leaves the commit to the wrapper while a key is claimed. A view that still commits by
+itself (``db.session.commit()``) works too, in two transactions: the claim with the write,
+then the answer; if the answer is lost between them, a retry gets 409
+``idempotency_key_unanswered`` (so do claims left that way by older versions).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
+from dataclasses import dataclass
 from functools import wraps
 
-from flask import Response, make_response, request
-from sqlalchemy import select
+from flask import Response, g, make_response, request
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import SessionTransaction
 
 from backend.accounts.models import IdempotencyRecord
 from backend.core.errors import Conflict, ValidationError
@@ -24,7 +36,36 @@ from backend.core.i18n import gettext as _
 from backend.extensions import db
 from miniprogram_api.auth import current_user
 
+log = logging.getLogger(__name__)
 KEY = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
+RECORDS = IdempotencyRecord.__table__
+
+
+@dataclass
+class Claim:
+    """A key claimed by the request in flight, and the transaction that holds the claim."""
+
+    id: int
+    user_id: int
+    key: str
+    transaction: SessionTransaction | None
+    deferred: bool = False  # the view asked for its commit, left to the wrapper
+
+
+def _transaction() -> SessionTransaction | None:
+    """The request session's current (outermost) transaction."""
+    return db.session().get_transaction()
+
+
+def commit() -> None:
+    """Commit a write view's work — or, while an Idempotency-Key is claimed, only flush it:
+    the wrapper commits it together with the claim and the answer."""
+    claim: Claim | None = g.get("idempotency_claim")
+    if claim is not None and _transaction() is claim.transaction:
+        db.session.flush()
+        claim.deferred = True
+    else:
+        db.session.commit()
 
 
 def _request_hash() -> str:
@@ -54,6 +95,86 @@ def _existing(user_id: int, key: str) -> IdempotencyRecord | None:
     )
 
 
+def _answer_of(user_id: int, key: str, fingerprint: str) -> Response:
+    """The committed first answer for the key (the claim was refused: the key is taken)."""
+    record = _existing(user_id, key)
+    if record is None or record.request_hash != fingerprint:
+        raise Conflict(_("该 Idempotency-Key 已用于另一个请求。"), slug="idempotency_key_reused")
+    if not record.status_code:  # saved, but its answer was lost (between the two commits of
+        # a view that commits by itself, or by an older version): the write is there once;
+        # say so, write nothing
+        raise Conflict(
+            _("该请求已保存，但结果未能返回，请刷新查看。"), slug="idempotency_key_unanswered"
+        )
+    return _replay(record)
+
+
+def _claim(user_id: int, key: str, fingerprint: str) -> int | None:
+    """Insert the claim (status 0, no answer yet) and return its id; None when the key is
+    taken. A claim in flight in another transaction makes this wait for its outcome."""
+    try:
+        return db.session.execute(
+            insert(RECORDS)
+            .values(
+                user_id=user_id,
+                key=key,
+                method=request.method,
+                path=request.path[:200],
+                request_hash=fingerprint,
+                status_code=0,
+                response_body={},
+            )
+            .returning(RECORDS.c.id)
+        ).scalar_one()
+    except IntegrityError:
+        db.session.rollback()
+        return None
+
+
+def _store_answer(claim: Claim, response: Response) -> None:
+    """Keep the answer with the claim (re-inserting the claim if the view rolled it back)."""
+    body = response.get_json()
+    stored = db.session.execute(
+        update(RECORDS)
+        .where(RECORDS.c.id == claim.id)
+        .values(status_code=response.status_code, response_body=body)
+    )
+    if stored.rowcount == 1:
+        return
+    db.session.execute(
+        insert(RECORDS).values(
+            user_id=claim.user_id,
+            key=claim.key,
+            method=request.method,
+            path=request.path[:200],
+            request_hash=_request_hash(),
+            status_code=response.status_code,
+            response_body=body,
+        )
+    )
+
+
+def _forget(claim: Claim, *, failed: bool) -> None:
+    """Drop the claim of a request that was not answered with success.
+
+    After an exception nothing the request did is kept. A view that returned a refusal
+    keeps what it committed (through :func:`commit` or by itself), as without a key.
+    """
+    in_claim_transaction = _transaction() is claim.transaction
+    if failed or not (in_claim_transaction and claim.deferred):
+        db.session.rollback()
+        if in_claim_transaction:
+            return  # the claim went with the rollback
+    db.session.execute(
+        RECORDS.delete().where(
+            RECORDS.c.user_id == claim.user_id,
+            RECORDS.c.key == claim.key,
+            RECORDS.c.status_code == 0,
+        )
+    )
+    db.session.commit()
+
+
 def idempotent(view):
     """Make a write view honour the Idempotency-Key header."""
 
@@ -66,56 +187,28 @@ def idempotent(view):
             raise ValidationError(
                 _("Idempotency-Key 须为 1–64 位字母、数字或 _.:-"), slug="bad_idempotency_key"
             )
-        user, fingerprint = current_user(), _request_hash()
-        record = _existing(user.id, key)
-        if record is not None:
-            if record.request_hash != fingerprint:
-                raise Conflict(
-                    _("该 Idempotency-Key 已用于另一个请求。"), slug="idempotency_key_reused"
-                )
-            if not record.status_code:  # saved, but its answer was lost (the database went
-                # away between the two commits): the write is there once; say so, write nothing
-                raise Conflict(
-                    _("该请求已保存，但结果未能返回，请刷新查看。"),
-                    slug="idempotency_key_unanswered",
-                )
-            return _replay(record)
-        # Claim the key first: a simultaneous retry waits on the unique index, then replays.
-        claim = IdempotencyRecord(
-            user_id=user.id,
-            key=key,
-            method=request.method,
-            path=request.path[:200],
-            request_hash=fingerprint,
-            status_code=0,
-            response_body={},
-        )
-        db.session.add(claim)
+        user_id, fingerprint = current_user().id, _request_hash()
+        claim_id = _claim(user_id, key, fingerprint)
+        if claim_id is None:
+            return _answer_of(user_id, key, fingerprint)
+        claim = Claim(claim_id, user_id, key, _transaction())
+        g.idempotency_claim = claim
         try:
-            db.session.flush()
-        except IntegrityError:
-            db.session.rollback()
-            record = _existing(user.id, key)
-            if record is None or record.request_hash != fingerprint or not record.status_code:
-                raise Conflict(
-                    _("该 Idempotency-Key 的请求正在处理或已用于另一个请求。"),
-                    slug="idempotency_key_reused",
-                ) from None
-            return _replay(record)
-        response = make_response(view(*args, **kwargs))  # the view commits the claim too
-        if 200 <= response.status_code < 300 and response.is_json:
-            claim = db.session.merge(claim)
-            claim.status_code, claim.response_body = response.status_code, response.get_json()
-        else:
-            db.session.rollback()
-            db.session.execute(
-                IdempotencyRecord.__table__.delete().where(
-                    IdempotencyRecord.user_id == user.id,
-                    IdempotencyRecord.key == key,
-                    IdempotencyRecord.status_code == 0,
-                )
-            )
-        db.session.commit()
+            response = make_response(view(*args, **kwargs))
+            if 200 <= response.status_code < 300 and response.is_json:
+                _store_answer(claim, response)
+                db.session.commit()  # the write, its claim and its answer: one transaction
+            else:
+                _forget(claim, failed=False)
+        except BaseException:
+            try:
+                _forget(claim, failed=True)
+            except Exception:  # noqa: BLE001 - e.g. the database went away; the error
+                # handlers answer for the first exception and roll back again
+                log.debug("dropping an idempotency claim failed", exc_info=True)
+            raise
+        finally:
+            g.pop("idempotency_claim", None)
         return response
 
     return wrapper

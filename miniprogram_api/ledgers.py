@@ -14,13 +14,12 @@ from marshmallow import Schema, fields, validate
 from backend.core.errors import NotFound
 from backend.core.i18n import gettext as _
 from backend.core.time import to_local
-from backend.extensions import db
 from backend.production import ledgers
 from backend.production.checklist import KIND_NAMES
 from backend.production.models import LedgerKind
 from backend.production.schemas import ENTRY_SCHEMAS, CorrectionSchema
 from miniprogram_api.auth import current_user
-from miniprogram_api.idempotency import idempotent
+from miniprogram_api.idempotency import commit, idempotent
 
 blp = Blueprint(
     "ledgers", __name__, url_prefix="", description="Today's checklist and the daily ledgers"
@@ -195,12 +194,13 @@ def _entry_view(kind: LedgerKind, schema: type[Schema]) -> type[MethodView]:
     """A POST endpoint for one ledger kind, validated by that kind's schema."""
 
     def post(self, data, workshop_id):
-        entry = ledgers.record(kind, workshop_id, current_user(), data)
-        db.session.commit()
-        return ledgers.describe(entry.id)
+        user = current_user()
+        entry = ledgers.record(kind, workshop_id, user, data)
+        commit()
+        return ledgers.describe_new(entry, user)
 
     post.__doc__ = SUMMARIES[kind]
-    post = blp.response(201, EntrySchema)(blp.arguments(schema)(post))
+    post = blp.response(201, EntrySchema)(blp.arguments(schema())(post))  # one instance
     name = "".join(part.title() for part in kind.value.split("_")) + "Entries"
     view = type(name, (MethodView,), {"__doc__": SUMMARIES[kind], "post": post})
     view.decorators = [idempotent]
@@ -219,10 +219,11 @@ class Corrections(MethodView):
 
     decorators = [idempotent]
 
-    @blp.arguments(CorrectionSchema)
+    @blp.arguments(CorrectionSchema())
     @blp.response(201, EntrySchema)
     def post(self, data, workshop_id, entry_id):
         """Correct an entry: a new entry naming it, with the reason (owners for others')."""
-        entry = ledgers.correct_entry(workshop_id, entry_id, current_user(), data)
-        db.session.commit()
-        return ledgers.describe(entry.id)
+        user = current_user()
+        entry = ledgers.correct_entry(workshop_id, entry_id, user, data)
+        commit()
+        return ledgers.describe_new(entry, user)

@@ -36,15 +36,20 @@ def authenticate(secret: str | None) -> User:
     """The active user a bearer token belongs to, or Unauthorized."""
     if not secret:
         raise Unauthorized(_("请先登录。"), slug="token_missing")
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_secret(secret)))
-    now = utcnow()
-    if token is None or token.revoked_at is not None:
+    # One statement: the token's state and its user together (every API request pays it).
+    found = db.session.execute(
+        select(User, ApiToken.expires_at, ApiToken.revoked_at)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == hash_secret(secret))
+    ).first()
+    if found is None or found.revoked_at is not None:
         raise Unauthorized(_("登录凭证无效，请重新登录。"), slug="token_invalid")
-    if token.expires_at <= now:
+    user, expires_at = found.User, found.expires_at
+    if expires_at <= utcnow():
         raise Unauthorized(_("登录已过期，请重新登录。"), slug="token_expired")
-    if not token.user.active:
+    if not user.active:
         raise Unauthorized(_("账号已停用。"), slug="user_inactive")
-    return token.user
+    return user
 
 
 def token_expiry(secret: str) -> datetime | None:

@@ -696,6 +696,28 @@ def describe(entry_id: int) -> EntryView:
     return _views([entry])[entry.id]
 
 
+def describe_new(entry: LedgerEntry, recorder: User) -> EntryView:
+    """An entry *recorder* has just written, as :func:`describe` shows it, from what the
+    session already holds: its links and photos were loaded to write it (``session.get``
+    finds them without a query unless a commit expired them), and its photos are the files
+    its payload names, in the order they were attached."""
+    get = db.session.get
+    batch = get(Batch, entry.batch_id) if entry.batch_id is not None else None
+    lot = get(RawMaterialLot, entry.raw_lot_id) if entry.raw_lot_id is not None else None
+    shipment = get(Shipment, entry.shipment_id) if entry.shipment_id is not None else None
+    photos = [get(StoredFile, p["file_id"]) for p in (entry.payload or {}).get("photos") or []]
+    if entry.recorded_by_id is not None and entry.recorded_by_id != recorder.id:
+        recorder = get(User, entry.recorded_by_id)
+    return EntryView(
+        entry=entry,
+        recorded_by=recorder.display_name if recorder is not None else "",
+        batch_no=batch.batch_no if batch is not None else None,
+        lot_no=lot.lot_no if lot is not None else None,
+        document_no=shipment.document_no if shipment is not None else None,
+        attachments=[f for f in photos if f is not None],
+    )
+
+
 def history(
     workshop_id: int,
     user: User,
