@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from babel import Locale
-from flask import Flask, g, has_request_context, request
+from flask import Flask
 from flask_babel import get_locale
 
 from backend.config import INSTANCE_DIR, Config, ConfigError, config_class, normalise_database_url
@@ -75,6 +75,7 @@ def register_extensions(app: Flask) -> None:
     import backend.core.sqlite  # noqa: F401  (SQLite connection settings)
     import backend.models  # noqa: F401  (every table, for Alembic)
     from backend.accounts.users import init_login
+    from backend.codes.fastpath import init_fast_path
     from backend.codes.recorder import init_recorder
     from backend.core.cache import init_cache
     from backend.core.ratelimit import init_rate_limits
@@ -89,6 +90,7 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     init_cache(app)
     init_recorder(app)
+    init_fast_path(app)
     init_celery(app)
     init_rate_limits(app)
     babel.init_app(app, locale_selector=select_locale)
@@ -104,33 +106,12 @@ def _locale(identifier: str) -> Locale:
     return Locale.parse(identifier)
 
 
-@lru_cache(maxsize=512)
-def _best_language(header: str, languages: tuple[str, ...]) -> str:
-    """The best of *languages* for an Accept-Language header (parsed once per distinct header)."""
-    from werkzeug.datastructures import LanguageAccept
-    from werkzeug.http import parse_accept_header
-
-    return parse_accept_header(header, LanguageAccept).best_match(languages) or languages[0]
-
-
 def select_locale() -> Locale:
-    """Chinese first: ?lang=, then the lang cookie, then Accept-Language, else zh_CN.
+    """Chinese first: ?lang=, then the lang cookie, then Accept-Language, else zh_CN
+    (backend/core/i18n.py chooses; outside a request it is zh_CN)."""
+    from backend.core.i18n import choose_locale_id
 
-    Outside a request (command line, background jobs) it is zh_CN.
-    """
-    from flask import current_app
-
-    languages = current_app.config["LANGUAGES"]
-    if not has_request_context():  # the command line and background jobs speak Chinese
-        return _locale(languages[0])
-    chosen = next(
-        (w for w in (request.args.get("lang"), request.cookies.get("lang")) if w in languages),
-        None,
-    )
-    if chosen is None:
-        chosen = _best_language(request.headers.get("Accept-Language", ""), tuple(languages))
-    g.locale_id = chosen
-    return _locale(chosen)
+    return _locale(choose_locale_id())
 
 
 def register_error_handlers(app: Flask) -> None:

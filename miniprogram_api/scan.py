@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Response, current_app, jsonify, request
+from flask import Response, current_app, g, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -13,35 +13,61 @@ from backend.codes.models import ScanChannel
 from backend.codes.schemas import ScanArgsSchema, ScanLinkArgsSchema, ScanViewSchema
 from backend.core import ratelimit
 from backend.core.errors import DomainError
-from backend.core.i18n import gettext as _
+from backend.core.i18n import N_
 
 blp = Blueprint("scan", __name__, url_prefix="/scan", description="Consumer scans")
 
 
-def rate_limited(view):
+def rate_limited(view, *, deferred: bool = False):
     """Limit scans per client, and failed look-ups (bad or unknown codes) far harder.
 
     A client past the failure limit is refused before anything is looked up, so codes
     cannot be guessed by brute force. Only the counters are written for a bad request.
+    With *deferred* the limits are left to the scan (:func:`scan_limits`), which counts them
+    in its one Redis round trip, or before its first look-up.
     """
 
     @wraps(view)
     def guarded(*args, **kwargs):
-        config, client = current_app.config, request.remote_addr or "-"
-        message = _("请求过于频繁，请稍后再试。")
-        ratelimit.check("scan-failures", client, config["SCAN_FAILURE_LIMIT"], message)
-        ratelimit.hit("scan", client, config["SCAN_RATE_LIMIT"], message)
+        config = current_app.config
+        limits = g.scan_limits = ratelimit.Deferred(
+            client=request.remote_addr or "-",
+            limits=config["SCAN_RATE_LIMIT"],
+            failure_scope="scan-failures",
+            failure_limits=config["SCAN_FAILURE_LIMIT"],
+            scope="scan",
+            message=N_("请求过于频繁，请稍后再试。"),
+        )
+        if not deferred:
+            limits.apply()
         try:
             response = view(*args, **kwargs)
         except DomainError as exc:
             if exc.status_code in (404, 422):
-                ratelimit.count("scan-failures", client, config["SCAN_FAILURE_LIMIT"])
+                failed(limits)
             raise
         if isinstance(response, tuple) and response[1] == 404:
-            ratelimit.count("scan-failures", client, config["SCAN_FAILURE_LIMIT"])
+            failed(limits)
+        limits.apply()  # (counted already on every path that answered)
         return response
 
     return guarded
+
+
+def scan_limited(view):
+    """:func:`rate_limited`, the limits counted by the scan itself."""
+    return rate_limited(view, deferred=True)
+
+
+def failed(limits: ratelimit.Deferred) -> None:
+    """Count a failed look-up (a client already past the failure limit gets the 429)."""
+    limits.apply()
+    ratelimit.count(limits.failure_scope, limits.client, limits.failure_limits)
+
+
+def scan_limits() -> ratelimit.Deferred | None:
+    """This request's limits, when a scan view defers them to the scan."""
+    return g.get("scan_limits")
 
 
 def client_identity() -> str:
@@ -80,7 +106,7 @@ def scan_response(result: scans.ScanResult) -> Response:
 class ScanByLink(MethodView):
     """Scan by the printed link (what WeChat passes to the mini-program as `q`)."""
 
-    decorators = [rate_limited]
+    decorators = [scan_limited]
 
     @blp.doc(parameters=query_parameters(ScanLinkArgsSchema))
     @blp.response(200, ScanViewSchema)
@@ -95,6 +121,7 @@ class ScanByLink(MethodView):
             visitor=client_identity(),
             region=request.args.get("region"),
             link=link,
+            limits=scan_limits(),
         )
         return scan_response(result)
 
@@ -103,7 +130,7 @@ class ScanByLink(MethodView):
 class ScanByCode(MethodView):
     """Scan by the code itself."""
 
-    decorators = [rate_limited]
+    decorators = [scan_limited]
 
     @blp.doc(parameters=query_parameters(ScanArgsSchema))
     @blp.response(200, ScanViewSchema)
@@ -116,6 +143,7 @@ class ScanByCode(MethodView):
             channel=ScanChannel.MINIPROGRAM,
             visitor=client_identity(),
             region=request.args.get("region"),
+            limits=scan_limits(),
         )
         return scan_response(result)
 

@@ -12,7 +12,7 @@ from backend.core.cache import cache
 from backend.core.errors import NotFound, ValidationError
 from backend.core.i18n import current_locale_id
 from backend.core.i18n import gettext as _
-from miniprogram_api.scan import client_identity, rate_limited
+from miniprogram_api.scan import client_identity, scan_limited, scan_limits
 
 blueprint = Blueprint("scan_page", __name__, template_folder="templates")
 
@@ -23,7 +23,9 @@ MARKER = "<!--yipin:this-scan-->"
 def _page(code: str, channel: ScanChannel, link: tuple[str, str] | None = None):
     """Render the scan page, or the "not from this platform" page with 404."""
     try:
-        result = scans.scan(code, channel=channel, visitor=client_identity(), link=link)
+        result = scans.scan(
+            code, channel=channel, visitor=client_identity(), link=link, limits=scan_limits()
+        )
     except (NotFound, ValidationError):
         return render_template("scan/not_found.html"), 404
     head, tail = _cached_page(result)
@@ -31,14 +33,26 @@ def _page(code: str, channel: ScanChannel, link: tuple[str, str] | None = None):
 
 
 def _cached_page(result: scans.ScanResult) -> list[str]:
-    """The page around the per-scan part, rendered once per batch and language."""
-    key = page_key(result.code.batch_id, current_locale_id())
+    """The page around the per-scan part, rendered once per batch and language (kept with
+    this worker's copy of the view when the scan has one, else in the shared cache)."""
+    locale = current_locale_id()
+    if result.pages is not None:
+        parts = result.pages.get(locale)
+        if parts is None:
+            parts = result.pages[locale] = _render(result)
+        return parts
+    key = page_key(result.code.batch_id, locale)
     parts = cache().get(key)
     if parts is None:
-        html = render_template("scan/page.html", v=result.view, marker=Markup(MARKER))
-        parts = html.split(MARKER, 1)
+        parts = _render(result)
         cache().set(key, parts, current_app.config["SCAN_VIEW_TTL"])
     return parts
+
+
+def _render(result: scans.ScanResult) -> list[str]:
+    """The page rendered and cut at the per-scan part."""
+    html = render_template("scan/page.html", v=result.view, marker=Markup(MARKER))
+    return html.split(MARKER, 1)
 
 
 def this_scan_html(result: scans.ScanResult) -> str:
@@ -71,7 +85,7 @@ def this_scan_html(result: scans.ScanResult) -> str:
 
 
 @blueprint.get("/t/<path:code>")
-@rate_limited
+@scan_limited
 def by_code(code: str):
     """The page a printed QR code opens outside WeChat.
 

@@ -66,6 +66,7 @@ def reset_app_state(app) -> None:
     """Forget what the app keeps between requests: cache, scan counts, rate limits."""
     app.extensions["cache"].clear()
     app.extensions["scan_recorder"].reset()
+    app.extensions["scan_entries"].clear()
     app.extensions["rate_limits"].reset()
 
 

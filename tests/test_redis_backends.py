@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from backend.codes import recorder
 from backend.codes.models import ScanEvent, UnitCode
+from backend.codes.fastpath import FastPath, LocalEntries
 from backend.codes.recorder import RedisRecorder
 from backend.core.cache import RedisCache
 from backend.core.ratelimit import RedisStore, Window
@@ -21,6 +22,8 @@ def on_redis(app, monkeypatch):
     monkeypatch.setitem(app.extensions, "redis", client)
     monkeypatch.setitem(app.extensions, "cache", RedisCache(client))
     monkeypatch.setitem(app.extensions, "scan_recorder", RedisRecorder(client))
+    monkeypatch.setitem(app.extensions, "scan_fast_path", FastPath(app.extensions["scan_recorder"]))
+    monkeypatch.setitem(app.extensions, "scan_entries", LocalEntries())
     monkeypatch.setitem(app.extensions, "rate_limits", RedisStore(client))
     yield client
     client.flushdb()
@@ -72,19 +75,22 @@ def test_a_failed_write_puts_the_events_back(db, wine, on_redis, app, monkeypatc
     assert recorder.flush() == 1 and rec.pending() == 0
 
 
-def test_the_cache_is_shared_and_forgotten_on_change(client, db, wine, on_redis):
+def test_the_cache_is_shared_and_forgotten_on_change(client, db, wine, on_redis, app):
     from backend.production.batches import change_state
     from backend.production.models import BatchState
 
     batch, codes = wine
     client.get(f"/t/{codes[0]}")
     keys = {k.decode() for k in on_redis.scan_iter("yipin:cache:*")}
-    assert f"yipin:cache:batchview:{batch.id}" in keys
-    assert f"yipin:cache:batchpage:{batch.id}:zh_CN" in keys
+    assert f"yipin:cache:batchview:{batch.id}" in keys  # shared by every worker
+    entry = app.extensions["scan_entries"].view(batch.id)  # this worker's copy and page
+    assert entry is not None and "zh_CN" in entry.pages
     change_state(batch, BatchState.HELD, reason="复检")
     keys = {k.decode() for k in on_redis.scan_iter("yipin:cache:*")}
     assert not any(k.startswith("yipin:cache:batch") for k in keys)
+    assert int(on_redis.get(f"yipin:gen:batch:{batch.id}")) >= 1  # every worker's copy is stale
     assert client.get(f"/api/v1/scan/{codes[0]}").get_json()["alerts"][0]["kind"] == "held"
+    assert "暂停销售" in client.get(f"/t/{codes[0]}").get_data(as_text=True)
 
 
 def test_rate_limit_windows_in_redis(on_redis):

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from backend.codes import recorder
 from backend.codes.models import ScanEvent, UnitCode
+from backend.codes.fastpath import FastPath, LocalEntries
 from backend.codes.recorder import RedisRecorder
 from backend.core import ratelimit
 from backend.core.cache import RedisCache
@@ -39,6 +40,8 @@ def use_redis(app, monkeypatch, url: str) -> redis.Redis:
     monkeypatch.setitem(app.extensions, "redis", client)
     monkeypatch.setitem(app.extensions, "cache", RedisCache(client))
     monkeypatch.setitem(app.extensions, "scan_recorder", RedisRecorder(client))
+    monkeypatch.setitem(app.extensions, "scan_fast_path", FastPath(app.extensions["scan_recorder"]))
+    monkeypatch.setitem(app.extensions, "scan_entries", LocalEntries())
     monkeypatch.setitem(app.extensions, "rate_limits", RedisStore(client))
     app.extensions.pop("wechat_storage", None)
     return client

@@ -10,14 +10,29 @@ outlive the change).
 
 from __future__ import annotations
 
+import logging
+
 from flask import current_app, has_app_context
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from backend.core.cache import cache
+from backend.extensions import db
+
+log = logging.getLogger(__name__)
 
 PENDING = "yipin_forget_batches"
+PENDING_CODES = "yipin_forget_codes"
 ALL = -1  # "every batch" (a zone, brand or category changed)
+# Generations (Redis counters) that workers' own copies are checked against on every scan
+# (backend/codes/fastpath.py): raised with every forget, at the flush and after the commit.
+CODES_GENERATION = "yipin:gen:codes"
+ALL_GENERATION = "yipin:gen:batches"
+
+
+def batch_generation(batch_id: int) -> str:
+    """Key of a batch's generation."""
+    return f"yipin:gen:batch:{batch_id}"
 
 
 def code_key(code: str) -> str:
@@ -35,16 +50,35 @@ def page_key(batch_id: int, locale: str) -> str:
     return f"batchpage:{batch_id}:{locale}"
 
 
+def _raise_generation(*keys: str) -> None:
+    """Raise generations in Redis (nothing to do without it: copies expire by time)."""
+    client = getattr(cache(), "client", None)
+    if client is None:
+        return
+    from redis import RedisError
+
+    try:
+        pipe = client.pipeline(transaction=False)
+        for key in keys:
+            pipe.incr(key)
+        pipe.execute()
+    except RedisError as exc:
+        log.error("could not raise %s; workers' copies stale until expiry: %s", keys, exc)
+
+
 def forget_codes(codes: list[str]) -> None:
-    """Drop cached code identities (after voiding)."""
+    """Drop cached code identities (after voiding; again after the commit)."""
     if codes:
         cache().delete(*(code_key(c) for c in codes))
+        _raise_generation(CODES_GENERATION)
+        db.session.info.setdefault(PENDING_CODES, set()).update(codes)
 
 
 def forget_batch(batch_id: int) -> None:
     """Drop a batch's cached view (after a state change, a new result, a camera event)."""
     pages = [page_key(batch_id, locale) for locale in current_app.config["LANGUAGES"]]
     cache().delete(batch_key(batch_id), *pages)
+    _raise_generation(batch_generation(batch_id))
 
 
 def forget_all_batches() -> None:
@@ -54,6 +88,7 @@ def forget_all_batches() -> None:
     if client is None:
         store.clear()  # in-process: the code identities go too, and are rebuilt on demand
         return
+    _raise_generation(ALL_GENERATION)
     from redis import RedisError
 
     try:
@@ -127,8 +162,13 @@ def _forget_after_flush(session: Session, flush_context) -> None:
 def _forget_after_commit(session: Session) -> None:
     """Drop them again once the change is visible to everyone."""
     batch_ids = session.info.pop(PENDING, None)
-    if batch_ids and has_app_context():
-        _forget(batch_ids)
+    codes = session.info.pop(PENDING_CODES, None)
+    if has_app_context():
+        if batch_ids:
+            _forget(batch_ids)
+        if codes:
+            cache().delete(*(code_key(c) for c in codes))
+            _raise_generation(CODES_GENERATION)
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -136,3 +176,4 @@ def _forget_nothing(session: Session, previous_transaction) -> None:
     """A rolled-back change needs no second drop."""
     if not session.in_transaction():
         session.info.pop(PENDING, None)
+        session.info.pop(PENDING_CODES, None)

@@ -66,7 +66,7 @@ def province_of(region: str | None) -> str | None:
     return region
 
 
-def _base_state(code_id: int) -> ScanState:
+def base_state(code_id: int) -> ScanState:
     """A code's flushed counters and the provinces it was scanned from, from the database."""
     row = db.session.execute(
         select(UnitCode.scan_count, UnitCode.first_scanned_at).where(UnitCode.id == code_id)
@@ -99,7 +99,7 @@ class LocalRecorder:
         with self._lock:
             state = self._states.get(code_id)
         if state is None:
-            base = _base_state(code_id)
+            base = base_state(code_id)
             with self._lock:
                 state = self._states.setdefault(code_id, base)
         with self._lock:
@@ -200,7 +200,7 @@ class RedisRecorder:
         """Count and queue in Redis."""
         key = self._key(code_id)
         if not self.client.exists(key):
-            base = _base_state(code_id)
+            base = base_state(code_id)
             pipe = self.client.pipeline()
             pipe.hsetnx(key, "count", base.count)
             if base.first_at:
@@ -270,7 +270,7 @@ class RedisRecorder:
 
 def record_directly(code_id: int, event: dict) -> ScanState:
     """Write one scan to the database now and commit (Redis is away); its state after it."""
-    base = _base_state(code_id)
+    base = base_state(code_id)
     with db.session.begin_nested():
         write_events([event])
     db.session.commit()
@@ -376,6 +376,10 @@ def drop_written(events: list[dict]) -> list[dict]:
 def flush(limit: int | None = None) -> int:
     """Write queued events to the database and commit; return how many were written.
 
+    Under load the queue never empties: one flush takes what is queued when it starts (in
+    batches of FLUSH_BATCH), not the trickle that follows, which would be written a few
+    events a commit.
+
     A batch that cannot be written goes back to the head of the queue (scans are evidence)
     and the error is raised; the flusher thread logs it and tries again later.
     """
@@ -396,6 +400,8 @@ def flush(limit: int | None = None) -> int:
             raise
         recorder.done(claim)
         written += len(claim.events)
+        if len(claim.events) < FLUSH_BATCH:
+            break  # the queue was drained: what came meanwhile waits for the next flush
     return written
 
 

@@ -10,21 +10,26 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import re
+import time
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from urllib.parse import unquote, urlsplit
 
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from backend.codes import fastpath
 from backend.codes.caching import batch_key, code_key
 from backend.codes.gs1 import is_valid_gtin14
 from backend.codes.models import CodeStatus, ScanChannel, UnitCode
-from backend.codes.recorder import ScanState, ensure_flusher
+from backend.codes.recorder import ScanState, base_state, ensure_flusher
 from backend.codes.services import parse_code
 from backend.codes.urls import digital_link, scan_url
+from backend.core import ratelimit
 from backend.core.cache import cache, get_or_set
 from backend.core.errors import NotFound, ValidationError
 from backend.core.i18n import gettext as _
@@ -36,6 +41,7 @@ from backend.quality.models import Inspection, Sample, TestResult, Verdict
 from backend.registry.models import Product, Workshop, WorkshopStatus
 from backend.video.public import workshop_cameras
 
+log = logging.getLogger(__name__)
 CODE_TTL = 3600
 MAX_LINK_LENGTH = 2048
 DIGITAL_LINK = re.compile(r"^/01/(\d{14})/10/([^/]{1,20})/21/([^/]{1,64})/?$")
@@ -62,6 +68,7 @@ class ScanResult:
     scan: dict
     view: dict
     view_json: str
+    pages: dict[str, list[str]] | None = None  # this worker's rendered pages of the batch
 
     def to_json(self) -> str:
         """The API body; the cached batch view is spliced in, not serialised again."""
@@ -128,7 +135,16 @@ def clean_region(region: str | None) -> str | None:
 def visitor_hash(identity: str) -> str:
     """A salted hash of an openid or client address; the raw value is never kept."""
     salt = current_app.config["SCAN_SALT"] or current_app.config["SECRET_KEY"]
-    return hmac.new(salt.encode(), identity.encode(), hashlib.sha256).hexdigest()
+    keyed = _keyed_hmac(salt).copy()
+    keyed.update(identity.encode())
+    return keyed.hexdigest()
+
+
+@lru_cache(maxsize=4)
+def _keyed_hmac(salt: str) -> hmac.HMAC:
+    """An HMAC-SHA256 keyed with *salt*, copied for each hash (keying costs as much as
+    hashing a short text)."""
+    return hmac.new(salt.encode(), digestmod=hashlib.sha256)
 
 
 # -- the cached parts ---------------------------------------------------------------------
@@ -139,28 +155,47 @@ def lookup(code: str) -> CodeInfo:
     key = code_key(code)
     data = cache().get(key)
     if data is None:
-        row = db.session.execute(
-            select(
-                UnitCode.id, UnitCode.batch_id, UnitCode.kind, UnitCode.serial, UnitCode.status
-            ).where(UnitCode.code == code)
-        ).first()
-        if row is None or row.status is CodeStatus.VOIDED:
-            raise NotFound(_("此码不是本平台发放的追溯码。"), slug="code_not_found")
-        data = {
-            "id": row.id,
-            "code": code,
-            "batch_id": row.batch_id,
-            "kind": str(row.kind),
-            "serial": row.serial,
-        }
+        data = _code_from_database(code)
+        del data["scanned"]
         cache().set(key, data, CODE_TTL)
     return CodeInfo(**data)
+
+
+def _code_from_database(code: str) -> dict:
+    """The active code *code* as the database has it; NotFound otherwise."""
+    columns = (UnitCode.id, UnitCode.batch_id, UnitCode.kind, UnitCode.serial, UnitCode.status)
+    row = db.session.execute(
+        select(*columns, UnitCode.scan_count).where(UnitCode.code == code)
+    ).first()
+    if row is None or row.status is CodeStatus.VOIDED:
+        raise NotFound(_("此码不是本平台发放的追溯码。"), slug="code_not_found")
+    return {
+        "id": row.id,
+        "code": code,
+        "batch_id": row.batch_id,
+        "kind": str(row.kind),
+        "serial": row.serial,
+        "scanned": row.scan_count > 0,
+    }
 
 
 def batch_view(batch_id: int) -> dict:
     """The batch's consumer view and its JSON text, cached."""
     ttl = current_app.config["SCAN_VIEW_TTL"]
     return get_or_set(batch_key(batch_id), lambda: _build_view(batch_id), ttl)
+
+
+def batch_view_under(batch_id: int, generations: tuple[bytes, bytes]) -> fastpath.ViewEntry:
+    """The batch's view as of *generations* (read before this): the shared copy when it was
+    built under the same generations, else built from the database and shared."""
+    ttl = current_app.config["SCAN_VIEW_TTL"]
+    tag = [g.decode() for g in generations]
+    cached = cache().get(batch_key(batch_id))
+    if cached is None or cached.get("generations") != tag:
+        cached = {**_build_view(batch_id), "generations": tag}
+        cache().set(batch_key(batch_id), cached, ttl)
+    expires = time.monotonic() + ttl
+    return fastpath.ViewEntry(cached["view"], cached["json"], generations, expires)
 
 
 def _iso(value: datetime | date | None) -> str | None:
@@ -360,42 +395,118 @@ def _cameras(workshop_id: int) -> list[dict]:
 # -- the scan -----------------------------------------------------------------------------
 
 
-def scan(
+def scan(  # noqa: PLR0913 - what a scan carries
     code_text: str,
     *,
     channel: ScanChannel,
     visitor: str,
     region: str | None = None,
     link: tuple[str, str] | None = None,
+    limits: ratelimit.Deferred | None = None,
 ) -> ScanResult:
     """Resolve a code, count this scan and answer with the batch's view.
 
     *visitor* is the openid or the client address; only its salted hash is kept.
     *link* is (gtin, batch number) from a GS1 Digital Link, which must match the code.
+    *limits* are the request's rate limits, not yet counted: on Redis they are counted in
+    the scan's one round trip, otherwise before the code is looked up.
     """
-    code = lookup(parse_code(code_text, strict=True))
+    code_text = parse_code(code_text, strict=True)
+    now = utcnow()
+    event = {
+        "scanned_at": now,
+        "channel": str(channel),
+        "region": clean_region(region),
+        "visitor_hash": visitor_hash(visitor),
+    }
+    fast = current_app.extensions.get("scan_fast_path")
+    if fast is not None:
+        from redis import RedisError
+
+        try:
+            result = _scan_fast(fast, code_text, event, link, limits)
+        except RedisError as exc:
+            log.warning("scan without Redis (limits fail open, written directly): %s", exc)
+        else:
+            if result is not None:
+                count_scan(str(channel))
+                return result
+    if limits is not None:
+        limits.apply()
+    code = lookup(code_text)
     cached = batch_view(code.batch_id)
     view = cached["view"]
     if link is not None:
-        gtin, batch_no = link
-        check_gtin(gtin)
-        if view["product"]["gtin"] != gtin or view["batch"]["batch_no"] != batch_no:
-            raise NotFound(_("此码不是本平台发放的追溯码。"), slug="code_not_found")
-    now = utcnow()
+        check_link(view, link)
     app = current_app._get_current_object()
     ensure_flusher(app)
-    state = app.extensions["scan_recorder"].record(
-        code.id,
-        {
-            "code_id": code.id,
-            "scanned_at": now,
-            "channel": str(channel),
-            "region": clean_region(region),
-            "visitor_hash": visitor_hash(visitor),
-        },
-    )
+    state = app.extensions["scan_recorder"].record(code.id, {"code_id": code.id, **event})
     count_scan(str(channel))
     return ScanResult(code, alerts(view, state), scan_section(state, now), view, cached["json"])
+
+
+def check_link(view: dict, link: tuple[str, str]) -> None:
+    """NotFound unless a Digital Link's (gtin, batch number) are the code's own."""
+    gtin, batch_no = link
+    check_gtin(gtin)
+    if view["product"]["gtin"] != gtin or view["batch"]["batch_no"] != batch_no:
+        raise NotFound(_("此码不是本平台发放的追溯码。"), slug="code_not_found")
+
+
+def _scan_fast(
+    fast: fastpath.FastPath,
+    code_text: str,
+    event: dict,
+    link: tuple[str, str] | None,
+    limits: ratelimit.Deferred | None,
+) -> ScanResult | None:
+    """The scan in one Redis round trip when this worker's copies are current
+    (backend/codes/fastpath.py); None when they kept going stale (the caller goes on
+    without them)."""
+    local = fastpath.entries()
+    base = None
+    for _attempt in range(fastpath.ATTEMPTS):
+        script_limits = fastpath.ScriptLimits.of(limits, ratelimit.clock())
+        held = local.code(code_text)
+        if held is None:
+            # counted before any look-up: unknown codes cannot be guessed quickly
+            generation = fast.admit(script_limits)
+            script_limits = fastpath.ScriptLimits.of(None, 0)
+            row = _code_from_database(code_text)
+            if not row.pop("scanned"):  # never scanned (as far as the database knows)
+                base = ScanState(0, None)
+            held = (CodeInfo(**row), generation)
+            local.keep_code(code_text, *held)
+        code, code_generation = held
+        entry = local.view(code.batch_id)
+        if entry is not None and link is not None:
+            check_link(entry.view, link)
+        try:
+            state = fast.record(
+                code,
+                {"code_id": code.id, **event},
+                code_generation=code_generation,
+                view=entry,
+                limits=script_limits,
+                base=base,
+            )
+        except fastpath.Stale as stale:
+            if stale.codes != code_generation:
+                local.forget_codes()
+            else:
+                generations = (stale.batches, stale.batch)
+                local.keep_view(code.batch_id, batch_view_under(code.batch_id, generations))
+            continue
+        except fastpath.NeedsBase:
+            base = base_state(code.id)
+            continue
+        ensure_flusher(current_app._get_current_object())
+        now = event["scanned_at"]
+        view = entry.view
+        return ScanResult(
+            code, alerts(view, state), scan_section(state, now), view, entry.json, entry.pages
+        )
+    return None
 
 
 def scan_section(state: ScanState, now: datetime) -> dict:

@@ -6,9 +6,13 @@ than the rest of a cached scan. Templates keep using Flask-Babel's own `_()`.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from babel.support import NullTranslations
-from flask import g
-from flask_babel import get_domain, get_locale
+from flask import current_app, g, has_request_context, request
+from flask_babel import get_domain
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 _translations: dict[str, NullTranslations] = {}
 
@@ -19,13 +23,37 @@ def N_(message: str) -> str:  # noqa: N802 - the conventional name of a gettext 
     return message
 
 
-def current_locale_id() -> str:
-    """The request's locale identifier (zh_CN or en), chosen once per request."""
+@lru_cache(maxsize=512)
+def _best_language(header: str, languages: tuple[str, ...]) -> str:
+    """The best of *languages* for an Accept-Language header (parsed once per distinct header)."""
+    return parse_accept_header(header, LanguageAccept).best_match(languages) or languages[0]
+
+
+def choose_locale_id() -> str:
+    """Chinese first: ?lang=, then the lang cookie, then Accept-Language, else zh_CN.
+
+    Outside a request (command line, background jobs) it is zh_CN. Chosen once per request
+    (Flask-Babel's selector and the fast gettext below both ask here).
+    """
+    languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # the command line and background jobs speak Chinese
+        return languages[0]
     identifier = g.get("locale_id")
     if identifier is None:
-        get_locale()  # runs the selector, which records locale_id on g
-        identifier = g.get("locale_id", "zh_CN")
+        identifier = next(
+            (w for w in (request.args.get("lang"), request.cookies.get("lang")) if w in languages),
+            None,
+        )
+        if identifier is None:
+            header = request.headers.get("Accept-Language", "")
+            identifier = _best_language(header, tuple(languages))
+        g.locale_id = identifier
     return identifier
+
+
+def current_locale_id() -> str:
+    """The request's locale identifier (zh_CN or en)."""
+    return choose_locale_id()
 
 
 def gettext(message: str, **variables) -> str:

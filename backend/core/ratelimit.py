@@ -115,6 +115,11 @@ class RedisStore:
     def __init__(self, client):
         self.client = client
 
+    @staticmethod
+    def slot(key: str, window: Window, now: float) -> str:
+        """The Redis key counting *key* in *window*'s current period."""
+        return f"yipin:rl:{key}:{window.seconds}:{int(now // window.seconds)}"
+
     def add(self, key: str, windows: tuple[Window, ...], amount: int, now: float) -> list[int]:
         """Add *amount* to each window's counter and return the counts (StoreUnavailable
         while Redis does not answer)."""
@@ -122,7 +127,7 @@ class RedisStore:
 
         pipe = self.client.pipeline(transaction=False)
         for window in windows:
-            slot = f"yipin:rl:{key}:{window.seconds}:{int(now // window.seconds)}"
+            slot = self.slot(key, window, now)
             if amount:
                 pipe.incrby(slot, amount)
                 pipe.expire(slot, window.seconds + 1)
@@ -189,6 +194,37 @@ def check(scope: str, client: str, limits: str, message: str) -> None:
     counts = _add(scope, client, windows, 0, now)
     if counts is not None and any(c >= w.count for w, c in zip(windows, counts, strict=True)):
         raise RateLimited(message, _retry_after(windows, [c + 1 for c in counts], now))
+
+
+@dataclass
+class Deferred:
+    """A guarded request's two limits, not counted yet.
+
+    The consumer scan checks the failure limit (refusing a client already past it) and
+    counts the request against the scan limit. On Redis the scan folds both into its one
+    round trip (backend/codes/fastpath.py) and marks them *applied*; any other path calls
+    :meth:`apply` before it looks anything up.
+    """
+
+    client: str
+    limits: str
+    failure_scope: str
+    failure_limits: str
+    scope: str
+    message: str  # untranslated (marked with N_): translated only for a refusal
+    applied: bool = False
+
+    def apply(self) -> None:
+        """Check the failure limit and count this request (once)."""
+        if not self.applied:
+            self.applied = True
+            message = _(self.message)
+            check(self.failure_scope, self.client, self.failure_limits, message)
+            hit(self.scope, self.client, self.limits, message)
+
+    def refuse(self, windows: tuple[Window, ...], counts: list[int], now: float) -> RateLimited:
+        """The refusal for *counts* past *windows* (counted elsewhere, e.g. in a script)."""
+        return RateLimited(_(self.message), _retry_after(windows, counts, now))
 
 
 _parsed: dict[str, tuple[Window, ...]] = {}
