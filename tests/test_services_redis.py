@@ -15,8 +15,8 @@ import redis
 from sqlalchemy import func, select
 
 from backend.codes import recorder
-from backend.codes.models import ScanEvent, UnitCode
 from backend.codes.fastpath import FastPath, LocalEntries
+from backend.codes.models import ScanEvent, UnitCode
 from backend.codes.recorder import RedisRecorder
 from backend.core import ratelimit
 from backend.core.cache import RedisCache
