@@ -46,6 +46,7 @@ DATETIME = re.compile(
 )
 DATE = re.compile(r"\b(20\d{2})-(\d{2})-(\d{2})\b")
 COMPACT_DATE = re.compile(r"(?<!\d)(20\d{2})(\d{2})(\d{2})(?!\d)")
+CHINESE_DATE = re.compile(r"(20\d{2})年(\d{2})月(\d{2})日")
 HASH_KEYS = {"sha256", "entry_hash", "prev_hash", "payload_hash"}
 SECRET_KEYS = {"token"}
 SIGNED_URL_KEYS = {"playback_url", "snapshot_url"}
@@ -87,6 +88,7 @@ class Normaliser:
         )
         value = DATE.sub(lambda m: self._day(*m.groups()).isoformat(), value)
         value = COMPACT_DATE.sub(lambda m: self._day(*m.groups()).strftime("%Y%m%d"), value)
+        value = CHINESE_DATE.sub(lambda m: self._day(*m.groups()).strftime("%Y年%m月%d日"), value)
         for index, (_old, new) in enumerate(self.replacements):
             value = value.replace(f"\x00{index}\x00", new)
         return value
