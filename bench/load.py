@@ -139,6 +139,9 @@ def main() -> int:  # noqa: PLR0915 - one linear script
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--codes", type=int, default=2000)
     parser.add_argument("--memory-requests", type=int, default=100_000)
+    parser.add_argument(
+        "--workers", type=int, help="gunicorn sync workers (default: deploy/gunicorn.conf.py's)"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -159,10 +162,11 @@ def main() -> int:  # noqa: PLR0915 - one linear script
         "SCAN_FAILURE_LIMIT": "1000000000/minute",
         "SCAN_FLUSH_INTERVAL": "2.0",
         "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "GUNICORN_WORKERS": "2",
         "LOG_LEVEL": "WARNING",
         "UPLOAD_DIR": str(workdir / "uploads"),
     }
+    if args.workers:
+        env["GUNICORN_WORKERS"] = str(args.workers)
     stack = ExitStack()
     redis_process = start_redis(workdir, redis_port)
     server = worker = None
@@ -253,6 +257,7 @@ def main() -> int:  # noqa: PLR0915 - one linear script
         "rounds": args.rounds,
         "routes": {},
         "gunicorn_requests": total_requests,
+        "workers": len(memory),
         "worker_rss_mb": memory,
         "scan_events": scans,
         "ledger_entries": entries,
@@ -260,7 +265,7 @@ def main() -> int:  # noqa: PLR0915 - one linear script
         "ledger_writes_answered": answered,
     }
     print(f"{report['date']}, {report['machine']}")
-    print(f"PostgreSQL, Redis, gunicorn 2 sync workers; wrk -t2 -c{args.connections} "
+    print(f"PostgreSQL, Redis, gunicorn {len(memory)} sync workers; wrk -t2 -c{args.connections} "
           f"-d{args.seconds}s, {args.rounds} rounds")  # fmt: skip
     print(f"| {'route':30} | {'req/s':>7} | {'× trivial':>9} | {'p50 ms':>6} | {'p99 ms':>6} |"
           f" {'non-2xx':>7} |")  # fmt: skip

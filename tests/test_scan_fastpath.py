@@ -192,3 +192,19 @@ def test_the_scans_reach_the_database_exactly_once(client, db, wine, on_redis):
     db.session.expire_all()
     counts = db.session.scalars(select(UnitCode.scan_count).where(UnitCode.code.in_(codes))).all()
     assert sorted(counts) == [10, 10, 10]
+
+
+def test_generations_counted_again_after_redis_lost_its_data_do_not_match(
+    client, db, wine, on_redis
+):
+    batch, codes = wine
+    change_state(batch, BatchState.HELD, reason="快检阳性，待复检")
+    db.session.commit()
+    assert client.get(f"/api/v1/scan/{codes[0]}").get_json()["batch"]["state"] == "held"
+    raised = on_redis.get(f"yipin:gen:batch:{batch.id}")
+    on_redis.flushdb()  # Redis restarted without its data
+    change_state(batch, BatchState.RELEASED, reason="复检合格")
+    db.session.commit()
+    assert on_redis.get(f"yipin:gen:batch:{batch.id}") == raised  # the same number again ...
+    body = client.get(f"/api/v1/scan/{codes[0]}").get_json()
+    assert body["batch"]["state"] == "released"  # ... under a new epoch: not mistaken

@@ -28,6 +28,7 @@ ALL = -1  # "every batch" (a zone, brand or category changed)
 # (backend/codes/fastpath.py): raised with every forget, at the flush and after the commit.
 CODES_GENERATION = "yipin:gen:codes"
 ALL_GENERATION = "yipin:gen:batches"
+EPOCH = "yipin:gen:epoch"  # qualifies every generation (see backend/codes/fastpath.py)
 
 
 def batch_generation(batch_id: int) -> str:

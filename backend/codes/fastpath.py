@@ -35,7 +35,7 @@ from datetime import datetime
 
 from flask import current_app
 
-from backend.codes.caching import ALL_GENERATION, CODES_GENERATION, batch_generation
+from backend.codes.caching import ALL_GENERATION, CODES_GENERATION, EPOCH, batch_generation
 from backend.codes.recorder import STATE_TTL, RedisRecorder, ScanState, province_of
 from backend.core import ratelimit
 
@@ -43,14 +43,17 @@ MAX_CODES = 50_000
 MAX_VIEWS = 2_000
 ATTEMPTS = 3
 
-# The limits, first in both scripts. KEYS[1] is the codes generation, then NF failure-limit
-# slots and NS scan-limit slots; ARGV[1] is NF, ARGV[2] NS, then the NF failure limits and NS
-# pairs (limit, slot's time to live). K and A index the script's own keys and arguments.
-LIMITS = """
+# The limits and the generations, first in both scripts. KEYS[1] is the codes generation,
+# KEYS[2] the epoch, then NF failure-limit slots and NS scan-limit slots; ARGV[1] is NF,
+# ARGV[2] NS, then the NF failure limits and NS pairs (limit, slot's time to live). K and A
+# index the script's own keys and arguments. The epoch is set from Redis' clock when missing,
+# so after Redis lost its data (a restart without persistence) no generation read matches one
+# held from before, even once the counters have climbed back to the same numbers.
+PRELUDE = """
 local nf, ns = tonumber(ARGV[1]), tonumber(ARGV[2])
 local function over_failures()
     for i = 1, nf do
-        local seen = tonumber(redis.call('GET', KEYS[1 + i]) or '0')
+        local seen = tonumber(redis.call('GET', KEYS[2 + i]) or '0')
         if seen >= tonumber(ARGV[2 + i]) then return i end
     end
     return nil
@@ -58,7 +61,7 @@ end
 local function hit_scans()
     local counts, over = {}, false
     for j = 1, ns do
-        local key = KEYS[1 + nf + j]
+        local key = KEYS[2 + nf + j]
         local seen = redis.call('INCR', key)
         if seen == 1 then redis.call('EXPIRE', key, tonumber(ARGV[2 + nf + 2 * j])) end
         counts[j] = seen
@@ -67,7 +70,19 @@ local function hit_scans()
     if over then return counts end
     return nil
 end
-local K, A = 2 + nf + ns, 3 + nf + 2 * ns
+local function generation(key, epoch)
+    return epoch .. ':' .. (redis.call('GET', key) or '0')
+end
+local function epoch()
+    local value = redis.call('GET', KEYS[2])
+    if not value then
+        local now = redis.call('TIME')
+        value = now[1] .. now[2]
+        redis.call('SET', KEYS[2], value)
+    end
+    return value
+end
+local K, A = 3 + nf + ns, 3 + nf + 2 * ns
 """
 
 # Before a code this worker does not hold is looked up: the limits, and the codes generation.
@@ -76,7 +91,7 @@ local failing = over_failures()
 if failing then return {'failures', failing} end
 local counts = hit_scans()
 if counts then return {'limited', unpack(counts)} end
-return {'ok', redis.call('GET', KEYS[1]) or '0'}
+return {'ok', generation(KEYS[1], epoch())}
 """
 
 # The scan. KEYS from K: the code's scan state, the scan queue, the all-batches generation,
@@ -86,9 +101,10 @@ return {'ok', redis.call('GET', KEYS[1]) or '0'}
 SCAN_SCRIPT = """
 local failing = over_failures()
 if failing then return {'failures', failing} end
-local gc = redis.call('GET', KEYS[1]) or '0'
-local ga = redis.call('GET', KEYS[K + 2]) or '0'
-local gb = redis.call('GET', KEYS[K + 3]) or '0'
+local now = epoch()
+local gc = generation(KEYS[1], now)
+local ga = generation(KEYS[K + 2], now)
+local gb = generation(KEYS[K + 3], now)
 if gc ~= ARGV[A] or ga ~= ARGV[A + 1] or gb ~= ARGV[A + 2] then
     return {'stale', gc, ga, gb}
 end
@@ -257,13 +273,14 @@ class FastPath:
     def __init__(self, recorder: RedisRecorder):
         self.recorder = recorder
         self.client = recorder.client
-        self.script = self.client.register_script(LIMITS + SCAN_SCRIPT)
-        self.admit_script = self.client.register_script(LIMITS + ADMIT_SCRIPT)
+        self.script = self.client.register_script(PRELUDE + SCAN_SCRIPT)
+        self.admit_script = self.client.register_script(PRELUDE + ADMIT_SCRIPT)
 
     def admit(self, limits: ScriptLimits) -> bytes:
         """Count the limits (RateLimited past one) and answer the codes generation: what a
         scan of a code this worker does not hold does before it looks the code up."""
-        reply = self.admit_script(keys=[CODES_GENERATION, *limits.keys], args=limits.args)
+        keys = [CODES_GENERATION, EPOCH, *limits.keys]
+        reply = self.admit_script(keys=keys, args=limits.args)
         refusal = limits.refusal(reply)
         if refusal is not None:
             raise refusal
@@ -283,6 +300,7 @@ class FastPath:
         """Run the script once: the scan's state, or RateLimited, Stale or NeedsBase."""
         keys = [
             CODES_GENERATION,
+            EPOCH,
             *limits.keys,
             self.recorder._key(code.id),
             RedisRecorder.QUEUE,
