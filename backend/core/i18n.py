@@ -35,11 +35,11 @@ def choose_locale_id() -> str:
     Outside a request (command line, background jobs) it is zh_CN. Chosen once per request
     (Flask-Babel's selector and the fast gettext below both ask here).
     """
-    languages = current_app.config["LANGUAGES"]
     if not has_request_context():  # the command line and background jobs speak Chinese
-        return languages[0]
+        return current_app.config["LANGUAGES"][0]
     identifier = g.get("locale_id")
     if identifier is None:
+        languages = current_app.config["LANGUAGES"]
         identifier = next(
             (w for w in (request.args.get("lang"), request.cookies.get("lang")) if w in languages),
             None,
