@@ -20,6 +20,7 @@ from backend.config import TestingConfig, normalise_database_url
 from backend.extensions import db as _db
 from tests.support.fake_wechat import fake_wechat  # noqa: F401  (fixture)
 from tests.support.network import block_network  # noqa: F401  (autouse guard)
+from tests.support.redis import on_redis, redis_url  # noqa: F401  (fixtures)
 from tests.support.scenarios import wine  # noqa: F401  (fixture)
 from tests.support.workshop_day import shop  # noqa: F401  (fixture)
 

@@ -1,33 +1,16 @@
 """The scan path on Redis: shared cache, scan counts and queue, rate limits.
 
-Uses the machine's Redis on 127.0.0.1:6379 (database 15, emptied around each test).
+Uses the machine's Redis on 127.0.0.1:6379 (a database of this run's own, emptied around each
+test: tests/support/redis.py).
 """
 
 import pytest
-import redis
 from sqlalchemy import func, select
 
 from backend.codes import recorder
-from backend.codes.fastpath import FastPath, LocalEntries
 from backend.codes.models import ScanEvent, UnitCode
 from backend.codes.recorder import RedisRecorder
-from backend.core.cache import RedisCache
 from backend.core.ratelimit import RedisStore, Window
-
-
-@pytest.fixture()
-def on_redis(app, monkeypatch):
-    client = redis.Redis.from_url("redis://127.0.0.1:6379/15")
-    client.flushdb()
-    monkeypatch.setitem(app.extensions, "redis", client)
-    monkeypatch.setitem(app.extensions, "cache", RedisCache(client))
-    monkeypatch.setitem(app.extensions, "scan_recorder", RedisRecorder(client))
-    monkeypatch.setitem(app.extensions, "scan_fast_path", FastPath(app.extensions["scan_recorder"]))
-    monkeypatch.setitem(app.extensions, "scan_entries", LocalEntries())
-    monkeypatch.setitem(app.extensions, "rate_limits", RedisStore(client))
-    yield client
-    client.flushdb()
-    client.close()
 
 
 def test_scans_are_counted_and_queued_in_redis(client, db, wine, on_redis):

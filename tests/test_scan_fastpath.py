@@ -21,27 +21,8 @@ from backend.core import ratelimit
 from backend.core.cache import cache
 from backend.production.batches import change_state
 from backend.production.models import BatchState
-from tests.faults.helpers import empty, own_redis_db
-from tests.test_services_redis import use_redis
 
 HOST = "https://yipin.test"
-
-
-@pytest.fixture(scope="module")
-def redis_url():
-    """This run's own Redis database."""
-    with own_redis_db() as url:
-        yield url
-
-
-@pytest.fixture()
-def on_redis(app, monkeypatch, redis_url):
-    """The app on this run's Redis database, emptied before and after."""
-    empty(redis_url)
-    client = use_redis(app, monkeypatch, redis_url)
-    yield client
-    empty(redis_url)
-    client.close()
 
 
 @pytest.fixture()

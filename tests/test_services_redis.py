@@ -15,47 +15,15 @@ import redis
 from sqlalchemy import func, select
 
 from backend.codes import recorder
-from backend.codes.fastpath import FastPath, LocalEntries
 from backend.codes.models import ScanEvent, UnitCode
 from backend.codes.recorder import RedisRecorder
 from backend.core import ratelimit
-from backend.core.cache import RedisCache
 from backend.core.ratelimit import RedisStore
 from backend.extensions import db as _db
 from backend.integrations import wechat
-from tests.faults.helpers import empty, free_port, own_redis_db
+from tests.faults.helpers import free_port
 from tests.support.console import console_user, login
-
-
-@pytest.fixture(scope="module")
-def redis_url():
-    """This run's own Redis database."""
-    with own_redis_db() as url:
-        yield url
-
-
-def use_redis(app, monkeypatch, url: str) -> redis.Redis:
-    """Point the app's cache, scan recorder, rate limits and token store at *url*."""
-    client = redis.Redis.from_url(url, socket_timeout=2)
-    monkeypatch.setitem(app.extensions, "redis", client)
-    monkeypatch.setitem(app.extensions, "cache", RedisCache(client))
-    monkeypatch.setitem(app.extensions, "scan_recorder", RedisRecorder(client))
-    monkeypatch.setitem(app.extensions, "scan_fast_path", FastPath(app.extensions["scan_recorder"]))
-    monkeypatch.setitem(app.extensions, "scan_entries", LocalEntries())
-    monkeypatch.setitem(app.extensions, "rate_limits", RedisStore(client))
-    app.extensions.pop("wechat_storage", None)
-    return client
-
-
-@pytest.fixture()
-def on_redis(app, monkeypatch, redis_url):
-    """The app on this run's Redis database, emptied before and after."""
-    empty(redis_url)
-    client = use_redis(app, monkeypatch, redis_url)
-    yield client
-    empty(redis_url)
-    app.extensions.pop("wechat_storage", None)
-    client.close()
+from tests.support.redis import use_redis
 
 
 @pytest.fixture()
