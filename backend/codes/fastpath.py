@@ -167,7 +167,10 @@ class LocalEntries:
     def code(self, code: str):
         """(CodeInfo, codes generation) of *code*, or None."""
         with self.lock:
-            return self.codes.get(code)
+            held = self.codes.get(code)
+            if held is not None:
+                self.codes.move_to_end(code)  # the hot codes stay, the long tail goes first
+            return held
 
     def keep_code(self, code: str, info, generation: bytes) -> None:
         """Remember *code*'s identity read under *generation*."""
@@ -208,14 +211,6 @@ class LocalEntries:
 def entries() -> LocalEntries:
     """This app's (and process's) local entries."""
     return current_app.extensions["scan_entries"]
-
-
-@dataclass
-class Recorded:
-    """A scan counted and queued by the script."""
-
-    state: ScanState
-    view: ViewEntry
 
 
 @dataclass
