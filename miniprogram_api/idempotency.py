@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from functools import wraps
 
 from flask import Response, g, make_response, request
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import SessionTransaction
 
@@ -109,22 +109,40 @@ def _answer_of(user_id: int, key: str, fingerprint: str) -> Response:
     return _replay(record)
 
 
+# Built once (their cache keys too): the claim of a key, and its answer.
+_CLAIM = (
+    insert(RECORDS)
+    .values(
+        user_id=bindparam("user_id"),
+        key=bindparam("key"),
+        method=bindparam("method"),
+        path=bindparam("path"),
+        request_hash=bindparam("request_hash"),
+        status_code=0,
+        response_body={},
+    )
+    .returning(RECORDS.c.id)
+)
+_ANSWER = (
+    update(RECORDS)
+    .where(RECORDS.c.id == bindparam("claim_id"))
+    .values(status_code=bindparam("status_code"), response_body=bindparam("response_body"))
+)
+
+
 def _claim(user_id: int, key: str, fingerprint: str) -> int | None:
     """Insert the claim (status 0, no answer yet) and return its id; None when the key is
     taken. A claim in flight in another transaction makes this wait for its outcome."""
     try:
         return db.session.execute(
-            insert(RECORDS)
-            .values(
-                user_id=user_id,
-                key=key,
-                method=request.method,
-                path=request.path[:200],
-                request_hash=fingerprint,
-                status_code=0,
-                response_body={},
-            )
-            .returning(RECORDS.c.id)
+            _CLAIM,
+            {
+                "user_id": user_id,
+                "key": key,
+                "method": request.method,
+                "path": request.path[:200],
+                "request_hash": fingerprint,
+            },
         ).scalar_one()
     except IntegrityError:
         db.session.rollback()
@@ -135,9 +153,7 @@ def _store_answer(claim: Claim, response: Response) -> None:
     """Keep the answer with the claim (re-inserting the claim if the view rolled it back)."""
     body = response.get_json()
     stored = db.session.execute(
-        update(RECORDS)
-        .where(RECORDS.c.id == claim.id)
-        .values(status_code=response.status_code, response_body=body)
+        _ANSWER, {"claim_id": claim.id, "status_code": response.status_code, "response_body": body}
     )
     if stored.rowcount == 1:
         return

@@ -22,7 +22,7 @@ from miniprogram_api.ledgers import EntrySchema
 from tests.factories import StoredFileFactory
 from tests.test_ledgers_api import API, entries, valid_bodies
 
-STATEMENTS_PER_WRITE = 8  # token+user, claim, membership, staff, lock, chain tip, entry, answer
+STATEMENTS_PER_WRITE = 6  # token+user, claim, membership+staff+lock, chain tip, entry, answer
 
 
 def records(db) -> int:

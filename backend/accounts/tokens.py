@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from backend.accounts.models import ApiToken, User
 from backend.core.errors import Unauthorized
@@ -15,6 +15,12 @@ from backend.core.time import utcnow
 from backend.extensions import db
 
 TOKEN_TTL = timedelta(days=30)
+# Built once (its cache key too): the user of a token, with the token's state.
+_USER_BY_TOKEN = (
+    select(User, ApiToken.expires_at, ApiToken.revoked_at)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
 
 
 def hash_secret(secret: str) -> str:
@@ -37,11 +43,7 @@ def authenticate(secret: str | None) -> User:
     if not secret:
         raise Unauthorized(_("请先登录。"), slug="token_missing")
     # One statement: the token's state and its user together (every API request pays it).
-    found = db.session.execute(
-        select(User, ApiToken.expires_at, ApiToken.revoked_at)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == hash_secret(secret))
-    ).first()
+    found = db.session.execute(_USER_BY_TOKEN, {"token_hash": hash_secret(secret)}).first()
     if found is None or found.revoked_at is not None:
         raise Unauthorized(_("登录凭证无效，请重新登录。"), slug="token_invalid")
     user, expires_at = found.User, found.expires_at

@@ -11,7 +11,8 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.orm import make_transient_to_detached
 
 from backend.core.canonical import canonical_json, plain
 from backend.core.errors import Conflict, NotFound, ValidationError
@@ -67,14 +68,56 @@ def retention_date(
     return max(expiry, business_date) + timedelta(days=RETAIN_AFTER_SHELF_LIFE)
 
 
-def _lock_workshop(workshop_id: int) -> Workshop:
-    """Serialise appends to one workshop's chain (row lock on PostgreSQL)."""
-    workshop = db.session.scalar(
-        select(Workshop).where(Workshop.id == workshop_id).with_for_update()
+_LOCK = (
+    select(Workshop.__table__.c.id)
+    .where(Workshop.__table__.c.id == bindparam("workshop_id"))
+    .with_for_update()
+)
+_LAST = (
+    select(LedgerEntry.__table__.c.seq, LedgerEntry.__table__.c.entry_hash)
+    .where(LedgerEntry.__table__.c.workshop_id == bindparam("workshop_id"))
+    .order_by(LedgerEntry.__table__.c.seq.desc())
+    .limit(1)
+)
+_LOCKED = "yipin.locked_workshops"  # Session.info: (transaction, workshop ids it locked)
+
+
+def _current_transaction() -> object | None:
+    """The innermost transaction of the session (a savepoint's rollback drops its locks)."""
+    session = db.session()
+    return session.get_nested_transaction() or session.get_transaction()
+
+
+def note_locked(workshop_id: int) -> None:
+    """Record that the current transaction holds the workshop's row lock (taken by a
+    ``SELECT ... FOR UPDATE`` of the caller's), so :func:`append_entry` does not take it
+    again. Kept per transaction: a commit or rollback ends it."""
+    transaction = _current_transaction()
+    held = db.session.info.get(_LOCKED)
+    if held is None or held[0] is not transaction:
+        db.session.info[_LOCKED] = held = (transaction, set())
+    held[1].add(workshop_id)
+
+
+def _holds_lock(workshop_id: int) -> bool:
+    held = db.session.info.get(_LOCKED)
+    return (
+        held is not None
+        and held[0] is not None
+        and held[0] is _current_transaction()
+        and held[0].is_active
+        and workshop_id in held[1]
     )
-    if workshop is None:
+
+
+def _lock_workshop(workshop_id: int) -> None:
+    """Serialise appends to one workshop's chain (row lock on PostgreSQL), unless this
+    transaction already holds it."""
+    if _holds_lock(workshop_id):
+        return
+    if db.session.execute(_LOCK, {"workshop_id": workshop_id}).first() is None:
         raise NotFound("作坊不存在。", slug="workshop_not_found")
-    return workshop
+    note_locked(workshop_id)
 
 
 def append_entry(
@@ -92,7 +135,7 @@ def append_entry(
     idempotency_key: str | None = None,
     recorded_at: datetime | None = None,
 ) -> LedgerEntry:
-    """Append one entry to the workshop's chain and flush it."""
+    """Append one entry to the workshop's chain (inserted at once, like a flush)."""
     _lock_workshop(workshop_id)
     if corrects is not None and corrects.workshop_id != workshop_id:
         raise ValidationError("只能更正本作坊的台账记录。", slug="correction_other_workshop")
@@ -110,12 +153,7 @@ def append_entry(
             if existing.kind != kind or existing.payload != plain(payload):
                 raise Conflict("该幂等键已用于另一条记录。", slug="idempotency_key_reused")
             return existing
-    last = db.session.execute(
-        select(LedgerEntry.seq, LedgerEntry.entry_hash)
-        .where(LedgerEntry.workshop_id == workshop_id)
-        .order_by(LedgerEntry.seq.desc())
-        .limit(1)
-    ).first()
+    last = db.session.execute(_LAST, {"workshop_id": workshop_id}).first()  # under the lock
     occurred_at = occurred_at.replace(microsecond=0)
     business_date = business_date or occurred_at.date()
     entry = LedgerEntry(
@@ -136,8 +174,25 @@ def append_entry(
         retain_until=retention_date(business_date, batch, raw_lot),
     )
     entry.entry_hash = compute_hash(entry)
-    db.session.add(entry)
+    return _insert(entry)
+
+
+_INSERT = insert(LedgerEntry.__table__).returning(LedgerEntry.__table__.c.id)
+_COLUMNS = tuple(c.key for c in LedgerEntry.__table__.c if c.key != "id")
+
+
+def _insert(entry: LedgerEntry) -> LedgerEntry:
+    """INSERT the new entry as one Core statement and keep it in the session as loaded.
+
+    What a flush would do, without the unit of work: the entry's columns are all set here,
+    so the instance joins the identity map as persistent and clean (nothing to flush
+    again, nothing to load back). Pending objects are flushed first, as before.
+    """
     db.session.flush()
+    values = {key: getattr(entry, key) for key in _COLUMNS}
+    entry.id = db.session.execute(_INSERT, values).scalar_one()
+    make_transient_to_detached(entry)
+    db.session.add(entry)
     return entry
 
 

@@ -42,7 +42,12 @@ from backend.core.time import local_today, utcnow
 from backend.extensions import db
 from backend.files.models import StoredFile
 from backend.production import checklist, entries, operations
-from backend.production.access import is_owner, require_operator, require_reader
+from backend.production.access import (
+    is_owner,
+    lock_for_operator,
+    require_operator,
+    require_reader,
+)
 from backend.production.batches import STATE_NAMES_ZH
 from backend.production.ledger import retention_date
 from backend.production.models import (
@@ -323,10 +328,21 @@ def _staff_member(workshop_id: int, staff_id: int | None, name: str) -> Staff | 
 
 
 def record_cleaning(workshop_id: int, user: User, data: dict) -> LedgerEntry:
-    """清洗消毒: what was cleaned or disinfected, how, with what, by whom."""
-    require_operator(user, workshop_id)
+    """清洗消毒: what was cleaned or disinfected, how, with what, by whom.
+
+    The operators' most frequent write: the caller's membership, the person named and the
+    workshop's chain lock come in one statement (:func:`access.lock_for_operator`), refused
+    in the same order as elsewhere (membership, times and photos, then the person).
+    """
+    staff_id = data.get("by_staff_id")
+    by = lock_for_operator(user, workshop_id, staff_id=staff_id)
     st = entries.stamp(user, data)
-    by = _staff_member(workshop_id, data.get("by_staff_id"), "by_staff_id")
+    if staff_id is not None and (by is None or by.workshop_id != workshop_id):
+        raise ValidationError(
+            _("本作坊没有这名人员。"),
+            slug="staff_not_found",
+            errors={"by_staff_id": ["not staff here"]},
+        )
     payload = entries.cleaning_payload(
         data["what"], data["how"], data["disinfectant"], by, user.display_name
     )
