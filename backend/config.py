@@ -100,6 +100,9 @@ class Config:
     SCAN_WARNING_THRESHOLD = 20  # scans of one code beyond this show a counterfeit warning
     SCAN_SALT = _env("SCAN_SALT")  # salt of visitor hashes (defaults to SECRET_KEY)
     SCAN_VIEW_TTL = 30  # seconds a batch's view is cached (also invalidated on change)
+    # seconds a worker keeps a view whose generations every scan checks (Redis only); at most
+    # half of PLAYBACK_LINK_TTL, for the links the view hands out
+    SCAN_VIEW_CHECKED_TTL = int(_env("SCAN_VIEW_CHECKED_TTL", "600"))
     SCAN_FLUSH_INTERVAL = float(_env("SCAN_FLUSH_INTERVAL", "5.0"))  # 0: flush by hand
     # Seconds after which a batch of scan events claimed by a flusher that never finished
     # (a killed worker) goes back to the queue; longer than any one flush takes.

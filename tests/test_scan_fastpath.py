@@ -6,6 +6,7 @@ worker holding its own copies, so what one worker changes must reach the other's
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
@@ -189,3 +190,17 @@ def test_generations_counted_again_after_redis_lost_its_data_do_not_match(
     assert on_redis.get(f"yipin:gen:batch:{batch.id}") == raised  # the same number again ...
     body = client.get(f"/api/v1/scan/{codes[0]}").get_json()
     assert body["batch"]["state"] == "released"  # ... under a new epoch: not mistaken
+
+
+def test_a_checked_copy_lives_longer_but_not_past_half_a_playback_link(
+    client, db, wine, on_redis, app, monkeypatch
+):
+    batch, codes = wine
+    client.get(f"/api/v1/scan/{codes[0]}")
+    left = app.extensions["scan_entries"].view(batch.id).expires - time.monotonic()
+    assert 590 < left <= 600  # SCAN_VIEW_CHECKED_TTL, not SCAN_VIEW_TTL (30 s)
+    monkeypatch.setitem(app.config, "PLAYBACK_LINK_TTL", 120)
+    app.extensions["scan_entries"].clear()
+    client.get(f"/api/v1/scan/{codes[0]}")
+    left = app.extensions["scan_entries"].view(batch.id).expires - time.monotonic()
+    assert 50 < left <= 60

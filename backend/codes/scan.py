@@ -187,8 +187,13 @@ def batch_view(batch_id: int) -> dict:
 
 def batch_view_under(batch_id: int, generations: tuple[bytes, bytes]) -> fastpath.ViewEntry:
     """The batch's view as of *generations* (read before this): the shared copy when it was
-    built under the same generations, else built from the database and shared."""
-    ttl = current_app.config["SCAN_VIEW_TTL"]
+    built under the same generations, else built from the database and shared.
+
+    Every scan checks the generations, so these copies live longer than SCAN_VIEW_TTL:
+    SCAN_VIEW_CHECKED_TTL, at most half as long as the playback links they hand out work.
+    """
+    config = current_app.config
+    ttl = min(config["SCAN_VIEW_CHECKED_TTL"], config["PLAYBACK_LINK_TTL"] // 2)
     tag = [g.decode() for g in generations]
     cached = cache().get(batch_key(batch_id))
     if cached is None or cached.get("generations") != tag:
