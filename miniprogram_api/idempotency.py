@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from functools import wraps
 
 from flask import Response, g, make_response, request
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import JSON, Text, bindparam, cast, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import SessionTransaction
 
@@ -128,22 +128,36 @@ _ANSWER = (
     .where(RECORDS.c.id == bindparam("claim_id"))
     .values(status_code=bindparam("status_code"), response_body=bindparam("response_body"))
 )
+# On PostgreSQL the answer is stored as the JSON text it was sent as (a json column keeps
+# its text; read back, it is the same document): not parsed and encoded again.
+_ANSWER_TEXT = (
+    update(RECORDS)
+    .where(RECORDS.c.id == bindparam("claim_id"))
+    .values(
+        status_code=bindparam("status_code"),
+        response_body=cast(bindparam("response_body", type_=Text), JSON),
+    )
+)
 
 
 def _claim(user_id: int, key: str, fingerprint: str) -> int | None:
     """Insert the claim (status 0, no answer yet) and return its id; None when the key is
     taken. A claim in flight in another transaction makes this wait for its outcome."""
     try:
-        return db.session.execute(
-            _CLAIM,
-            {
-                "user_id": user_id,
-                "key": key,
-                "method": request.method,
-                "path": request.path[:200],
-                "request_hash": fingerprint,
-            },
-        ).scalar_one()
+        return (
+            db.session.connection()  # a Core statement: no ORM execution needed
+            .execute(
+                _CLAIM,
+                {
+                    "user_id": user_id,
+                    "key": key,
+                    "method": request.method,
+                    "path": request.path[:200],
+                    "request_hash": fingerprint,
+                },
+            )
+            .scalar_one()
+        )
     except IntegrityError:
         db.session.rollback()
         return None
@@ -151,12 +165,18 @@ def _claim(user_id: int, key: str, fingerprint: str) -> int | None:
 
 def _store_answer(claim: Claim, response: Response) -> None:
     """Keep the answer with the claim (re-inserting the claim if the view rolled it back)."""
-    body = response.get_json()
-    stored = db.session.execute(
-        _ANSWER, {"claim_id": claim.id, "status_code": response.status_code, "response_body": body}
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        statement, body = _ANSWER_TEXT, response.get_data(as_text=True)
+    else:
+        statement, body = _ANSWER, response.get_json()
+    stored = connection.execute(
+        statement,
+        {"claim_id": claim.id, "status_code": response.status_code, "response_body": body},
     )
     if stored.rowcount == 1:
         return
+    body = response.get_json() if isinstance(body, str) else body
     db.session.execute(
         insert(RECORDS).values(
             user_id=claim.user_id,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import Text, cast, event, func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -73,6 +73,24 @@ def test_a_keyed_write_commits_once_and_its_answer_is_stored(client, db, shop):
     assert len(seen) == 1  # the entry, the claim and the answer together
     record = db.session.scalar(select(IdempotencyRecord).where(IdempotencyRecord.key == "c1"))
     assert record.status_code == 201 and record.response_body == first.get_json()
+
+
+def test_the_answer_is_stored_as_sent_and_replayed_unchanged(client, db, shop):
+    """The answer is encoded once: on PostgreSQL the stored JSON is the response's own text
+    (elsewhere the same document); a replay gives the same document back."""
+    url, body = cleaning(shop)
+    headers = {**shop.staff_headers, "Idempotency-Key": "as-sent"}
+    first = client.post(url, json=body, headers=headers)
+    assert first.status_code == 201
+    column = IdempotencyRecord.response_body
+    text = db.session.scalar(select(cast(column, Text)).where(IdempotencyRecord.key == "as-sent"))
+    if db.engine.dialect.name == "postgresql":
+        assert text == first.get_data(as_text=True)
+    stored = db.session.scalar(select(column).where(IdempotencyRecord.key == "as-sent"))
+    assert stored == first.get_json()
+    replay = client.post(url, json=body, headers=headers)
+    assert replay.status_code == 201 and replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.get_json() == first.get_json() and entries(db) == 1
 
 
 def test_if_the_answer_cannot_be_stored_the_entry_is_not_kept(client, db, shop, monkeypatch):

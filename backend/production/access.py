@@ -104,10 +104,14 @@ def lock_for_operator(
     """
     if user.role is not Role.OPERATOR:
         raise Forbidden(_("台账和批次只能由本作坊的经营者或员工填写。"), slug="operators_only")
-    found = db.session.execute(
-        _LOCK_FOR_OPERATOR,
-        {"user_id": user.id, "workshop_id": workshop_id, "staff_id": staff_id},
-    ).first()
+    found = (
+        db.session.connection()
+        .execute(  # a Core statement: no ORM execution needed
+            _LOCK_FOR_OPERATOR,
+            {"user_id": user.id, "workshop_id": workshop_id, "staff_id": staff_id},
+        )
+        .first()
+    )
     if found is None or found.member_role is None:
         raise Forbidden("只能操作本作坊的数据。", slug="not_your_workshop")
     if owner and found.member_role is not MemberRole.OWNER:

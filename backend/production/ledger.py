@@ -115,7 +115,7 @@ def _lock_workshop(workshop_id: int) -> None:
     transaction already holds it."""
     if _holds_lock(workshop_id):
         return
-    if db.session.execute(_LOCK, {"workshop_id": workshop_id}).first() is None:
+    if db.session.connection().execute(_LOCK, {"workshop_id": workshop_id}).first() is None:
         raise NotFound("作坊不存在。", slug="workshop_not_found")
     note_locked(workshop_id)
 
@@ -153,7 +153,8 @@ def append_entry(
             if existing.kind != kind or existing.payload != plain(payload):
                 raise Conflict("该幂等键已用于另一条记录。", slug="idempotency_key_reused")
             return existing
-    last = db.session.execute(_LAST, {"workshop_id": workshop_id}).first()  # under the lock
+    # under the lock; Core statements run on the session's connection (no ORM execution)
+    last = db.session.connection().execute(_LAST, {"workshop_id": workshop_id}).first()
     occurred_at = occurred_at.replace(microsecond=0)
     business_date = business_date or occurred_at.date()
     entry = LedgerEntry(
@@ -188,11 +189,12 @@ def _insert(entry: LedgerEntry) -> LedgerEntry:
     so the instance joins the identity map as persistent and clean (nothing to flush
     again, nothing to load back). Pending objects are flushed first, as before.
     """
-    db.session.flush()
+    session = db.session()
+    session.flush()
     values = {key: getattr(entry, key) for key in _COLUMNS}
-    entry.id = db.session.execute(_INSERT, values).scalar_one()
+    entry.id = session.connection().execute(_INSERT, values).scalar_one()
     make_transient_to_detached(entry)
-    db.session.add(entry)
+    session.add(entry)
     return entry
 
 
