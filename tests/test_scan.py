@@ -1,5 +1,6 @@
 """The consumer scan: API, H5 page, GS1 Digital Link, alerts, counting and bad input."""
 
+import re
 from datetime import date
 from urllib.parse import quote
 
@@ -58,6 +59,10 @@ def test_a_second_scan_says_it_was_queried_before(client, db, wine):
     page = client.get(f"/t/{codes[0]}").get_data(as_text=True)
     assert "被查询过，谨防假冒" in page
     assert "本次为第 3 次查询" in page
+    assert re.search(r"该产品已于 \d{4}年\d{2}月\d{2}日 被查询过", second["notice"])
+    english = client.get(f"/api/v1/scan/{codes[0]}", headers={"Accept-Language": "en"})
+    notice = english.get_json()["scan"]["notice"]
+    assert re.search(r"already looked up on \d{4}-\d{2}-\d{2}\b", notice) and "年" not in notice
 
 
 def test_scans_are_recorded_with_hashed_visitors(client, db, wine):

@@ -32,6 +32,7 @@ from backend.codes.urls import digital_link, scan_url
 from backend.core import ratelimit
 from backend.core.cache import cache, get_or_set
 from backend.core.errors import NotFound, ValidationError
+from backend.core.i18n import current_locale_id
 from backend.core.i18n import gettext as _
 from backend.core.time import SHANGHAI, local_today, utcnow
 from backend.extensions import db
@@ -528,9 +529,16 @@ def scan_section(state: ScanState, now: datetime) -> dict:
         day = first.astimezone(SHANGHAI)
         section["notice"] = _(
             "该产品已于 %(date)s 被查询过，谨防假冒",
-            date=f"{day.year}年{day.month:02d}月{day.day:02d}日",
+            date=_day_text(day),
         )
     return section
+
+
+def _day_text(day: datetime) -> str:
+    """A day as the reader writes it: 2026年12月05日 in Chinese, 2026-12-05 otherwise."""
+    if current_locale_id().startswith("zh"):
+        return f"{day.year}年{day.month:02d}月{day.day:02d}日"
+    return day.date().isoformat()
 
 
 def alerts(view: dict, state: ScanState) -> list[dict]:
