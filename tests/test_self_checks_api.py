@@ -166,8 +166,9 @@ def test_results_may_follow_the_sample(client, db, site):
 def test_a_retried_post_records_once(client, db, site):
     shop, batch, _n, _code = site
     headers = {**shop.owner_headers, "Idempotency-Key": "self-check-1"}
-    first = client.post(url(shop), json=body(batch, NEGATIVE), headers=headers)
-    again = client.post(url(shop), json=body(batch, NEGATIVE), headers=headers)
+    sent = body(batch, NEGATIVE)  # a retry resends the same body (times and all)
+    first = client.post(url(shop), json=sent, headers=headers)
+    again = client.post(url(shop), json=sent, headers=headers)
     assert first.status_code == again.status_code == 201
     assert again.headers.get("Idempotent-Replayed") == "true"
     assert first.get_json()["sample"]["sample_no"] == again.get_json()["sample"]["sample_no"]
