@@ -195,12 +195,16 @@ class Watch:
         """Record console messages, page errors, failed and off-host requests of *page*."""
         page.on("console", lambda m: self.problems.append(f"console {m.type}: {m.text}"))
         page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
-        page.on(
-            "requestfailed",
-            lambda r: self.problems.append(f"failed: {r.url} ({r.failure})"),
-        )
+        page.on("requestfailed", self._failed)
         page.on("request", self._request)
         page.on("response", self._response)
+
+    def _failed(self, request) -> None:
+        """A request that failed; one the browser dropped itself because the page moved on
+        (net::ERR_ABORTED, e.g. the favicon of a page left at once) is not the site's."""
+        if request.failure and "ERR_ABORTED" in request.failure:
+            return
+        self.problems.append(f"failed: {request.url} ({request.failure})")
 
     def _request(self, request) -> None:
         parts = urlsplit(request.url)
