@@ -20,16 +20,17 @@ import io
 import json
 import os
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+import time_machine
 from PIL import Image
 from sqlalchemy import select
 
 from backend.codes.models import UnitCode
-from backend.core.time import local_today
+from backend.core.time import SHANGHAI, local_today
 from backend.production.models import Batch
 from backend.video.models import Camera, CameraArea
 from tests import factories
@@ -76,6 +77,17 @@ class Normaliser:
         """A date moved by the shift."""
         return date(int(year), int(month), int(day)) + self.shift
 
+    def _moment(self, text: str) -> date:
+        """The Shanghai day of a written datetime, moved by the shift.
+
+        A time with an offset (``2026-12-07T20:14:00+00:00``) is read in Asia/Shanghai, where
+        "today" is counted, so 20:14 UTC is the next day's morning, as the server says.
+        """
+        moment = datetime.fromisoformat(text)
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(SHANGHAI)
+        return moment.date() + self.shift
+
     def text(self, value: str) -> str:
         """A string with its random parts replaced and its dates shifted.
 
@@ -84,7 +96,7 @@ class Normaliser:
         for index, (old, _new) in enumerate(self.replacements):
             value = value.replace(old, f"\x00{index}\x00")
         value = DATETIME.sub(
-            lambda m: f"{self._day(*m.groups()).isoformat()}T09:00:00+08:00", value
+            lambda m: f"{self._moment(m.group(0)).isoformat()}T09:00:00+08:00", value
         )
         value = DATE.sub(lambda m: self._day(*m.groups()).isoformat(), value)
         value = COMPACT_DATE.sub(lambda m: self._day(*m.groups()).strftime("%Y%m%d"), value)
@@ -486,12 +498,53 @@ def secret_batch(rec: Recorder, db, number: str) -> None:
         rec.secret(code, f"TESTC0DE{serial:08d}X")
 
 
-def test_operator_journey(client, db, day, fake_wechat):
+# The hours at which UTC and Shanghai disagree about the date (16:00-24:00 UTC) and a quiet
+# hour when they agree: the journeys must record the same answers at any of them.
+CLOCKS = {
+    "now": None,
+    "23:30Z": time(23, 30),
+    "00:30Z": time(0, 30),
+}
+
+
+def _travel(moment: time):
+    """Travel to *moment* of today's UTC date, the clock ticking from there."""
+    start = datetime.combine(datetime.now(UTC).date(), moment, tzinfo=UTC)
+    return start, time_machine.travel(start, tick=True)
+
+
+@pytest.fixture(params=list(CLOCKS))
+def clock(request):
+    """The wall clock at one of CLOCKS (today's UTC date), ticking from there; "now" is real.
+
+    Requested before the workshop is built, so every date of the journey is read at that hour.
+    """
+    moment = CLOCKS[request.param]
+    if moment is None:
+        yield None
+        return
+    start, travel = _travel(moment)
+    with travel:
+        yield start
+
+
+@pytest.mark.parametrize("moment", [time(23, 30), time(0, 30)])
+def test_clock_moves_shanghai_days(moment):
+    """The travelling clock really sets the hour: 23:30 UTC is the next morning in Shanghai."""
+    start, travel = _travel(moment)
+    with travel:
+        now = datetime.now(UTC)
+        assert now.replace(second=0, microsecond=0) == start
+        expected = start.date() + timedelta(days=1 if moment.hour >= 16 else 0)
+        assert local_today() == now.astimezone(SHANGHAI).date() == expected
+
+
+def test_operator_journey(clock, client, db, day, fake_wechat):
     rec, _ = operator_day(client, db, day, fake_wechat)
     rec.check()
 
 
-def test_consumer_journey(client, db, day, fake_wechat):
+def test_consumer_journey(clock, client, db, day, fake_wechat):
     """Scans of the operator's batch: normal, by link and by code, then held, then recalled."""
     _, made = operator_day(client, db, day, fake_wechat)
     number = made["batch_no"]
