@@ -55,8 +55,7 @@ from backend.production.models import (
     LedgerKind,
     RawMaterialLot,
 )
-from backend.quality import sampling
-from backend.quality.additives import check_permitted
+from backend.quality import additives, sampling
 from backend.quality.models import StandardLimit
 from backend.quality.standards import category_chain
 from backend.registry.models import Product, Workshop
@@ -83,11 +82,12 @@ class LotView:
 
 @dataclass
 class AdditiveResult:
-    """An additive use, its ledger entry and the limit the standards table sets (if any)."""
+    """An additive use, its ledger entry, the rule-base row that applies and the judgement."""
 
     use: AdditiveUse
     entry: LedgerEntry
     limit: StandardLimit | None
+    check: additives.Judgement | None = None
 
 
 def _quantize(value) -> Decimal:
@@ -311,7 +311,8 @@ def open_batch(workshop_id: int, user: User, data: dict) -> Batch:
 
 
 def add_additive(batch: Batch, user: User, data: dict) -> AdditiveResult:
-    """Record an additive used in *batch*, refused when the standards table forbids it."""
+    """Record an additive used in *batch*, judged by amount against the rule base
+    (:func:`backend.quality.additives.judge`); refused when a verified rule forbids it."""
     require_operator(user, batch.workshop_id)
     st = entries.stamp(user, data)
     if batch.state not in ADDITIVE_STATES:
@@ -324,7 +325,7 @@ def add_additive(batch: Batch, user: User, data: dict) -> AdditiveResult:
             slug="batch_not_open",
         )
     category = batch.product.category
-    additive, limit = check_permitted(category.code, category.name_zh, data["additive"])
+    judgement = additives.judge(batch, category, data, list(batch.additive_uses))
     lot = None
     if data.get("raw_lot_id") is not None:
         lot = db.session.get(RawMaterialLot, data["raw_lot_id"])
@@ -342,7 +343,7 @@ def add_additive(batch: Batch, user: User, data: dict) -> AdditiveResult:
         batch_id=batch.id,
         raw_lot_id=lot.id if lot else None,
         additive_name=data["additive"],
-        additive_code=additive.code if additive else None,
+        additive_code=judgement.additive.code,
         purpose=data.get("purpose") or "",
         amount=data["amount"],
         unit=data["unit"],
@@ -359,7 +360,7 @@ def add_additive(batch: Batch, user: User, data: dict) -> AdditiveResult:
         raw_lot=lot,
     )
     forget_batch(batch.id)
-    return AdditiveResult(use, entry, limit)
+    return AdditiveResult(use, entry, judgement.limit, judgement)
 
 
 def record_additive_use(workshop_id: int, user: User, data: dict) -> LedgerEntry:
