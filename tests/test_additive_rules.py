@@ -33,7 +33,10 @@ SIZES = {
 }
 
 ACE_CAKE = "安赛蜜（CNS 19.011） 07.02 糕点"
-OVER = "{name}用量折合{per_name}{per} {unit}，超过{cat}的最大使用量 {limit} {unit}（依据：GB 2760-2024 表A.1 {clause}）。"
+OVER = (
+    "{name}用量折合{per_name}{per} {unit}，超过{cat}的最大使用量 {limit} {unit}"
+    "（依据：GB 2760-2024 表A.1 {clause}）。"
+)
 
 
 def over(name, per, unit, cat, limit, clause, per_name="每千克"):
@@ -49,6 +52,12 @@ def within(name, per, unit, limit, clause, per_name="每千克"):
     )
 
 
+BENZOIC_IN_CAKES = "".join(
+    (
+        "糕点中不得使用苯甲酸及其钠盐",
+        "（依据：GB 2760-2024 表A.1 苯甲酸及其钠盐（CNS 17.001、17.002））。",
+    )
+)
 REVIEW = "该限量尚未与标准原文核对，本次记录已保存，待监管部门复核。"
 
 
@@ -67,113 +76,364 @@ class Case:
 ACE = "安赛蜜（乙酰磺胺酸钾）"
 CASES = [
     # -- one limit: over, at, under, in mg, g and kg ---------------------------------------
-    Case("acesulfame at the cake limit", "cakes", "安赛蜜", "50", "g", 201, "within",
-         within(ACE, "0.5", "g/kg", "0.5", ACE_CAKE)),
-    Case("acesulfame over the cake limit", "cakes", "安赛蜜", "51", "g", 422,
-         "additive_over_limit", over(ACE, "0.51", "g/kg", "糕点", "0.5", ACE_CAKE)),
-    Case("acesulfame under the cake limit", "cakes", "安赛蜜", "49", "g", 201, "within",
-         within(ACE, "0.49", "g/kg", "0.5", ACE_CAKE)),
-    Case("acesulfame over, in kg", "cakes", "安赛蜜", "0.051", "kg", 422,
-         "additive_over_limit", over(ACE, "0.51", "g/kg", "糕点", "0.5", ACE_CAKE)),
-    Case("acesulfame at, in mg", "cakes", "安赛蜜", "50000", "mg", 201, "within",
-         within(ACE, "0.5", "g/kg", "0.5", ACE_CAKE)),
-    Case("acesulfame over, in mg", "cakes", "安赛蜜", "50001", "mg", 422,
-         "additive_over_limit", over(ACE, "0.50001", "g/kg", "糕点", "0.5", ACE_CAKE)),
+    Case(
+        "acesulfame at the cake limit",
+        "cakes",
+        "安赛蜜",
+        "50",
+        "g",
+        201,
+        "within",
+        within(ACE, "0.5", "g/kg", "0.5", ACE_CAKE),
+    ),
+    Case(
+        "acesulfame over the cake limit",
+        "cakes",
+        "安赛蜜",
+        "51",
+        "g",
+        422,
+        "additive_over_limit",
+        over(ACE, "0.51", "g/kg", "糕点", "0.5", ACE_CAKE),
+    ),
+    Case(
+        "acesulfame under the cake limit",
+        "cakes",
+        "安赛蜜",
+        "49",
+        "g",
+        201,
+        "within",
+        within(ACE, "0.49", "g/kg", "0.5", ACE_CAKE),
+    ),
+    Case(
+        "acesulfame over, in kg",
+        "cakes",
+        "安赛蜜",
+        "0.051",
+        "kg",
+        422,
+        "additive_over_limit",
+        over(ACE, "0.51", "g/kg", "糕点", "0.5", ACE_CAKE),
+    ),
+    Case(
+        "acesulfame at, in mg",
+        "cakes",
+        "安赛蜜",
+        "50000",
+        "mg",
+        201,
+        "within",
+        within(ACE, "0.5", "g/kg", "0.5", ACE_CAKE),
+    ),
+    Case(
+        "acesulfame over, in mg",
+        "cakes",
+        "安赛蜜",
+        "50001",
+        "mg",
+        422,
+        "additive_over_limit",
+        over(ACE, "0.50001", "g/kg", "糕点", "0.5", ACE_CAKE),
+    ),
     Case("aspartame at the cake limit", "cakes", "阿斯巴甜", "170", "g", 201, "within"),
-    Case("aspartame over the cake limit", "cakes", "阿斯巴甜", "171", "g", 422,
-         "additive_over_limit",
-         over("阿斯巴甜", "1.71", "g/kg", "糕点", "1.7", "阿斯巴甜（CNS 19.004） 07.02 糕点")),
+    Case(
+        "aspartame over the cake limit",
+        "cakes",
+        "阿斯巴甜",
+        "171",
+        "g",
+        422,
+        "additive_over_limit",
+        over("阿斯巴甜", "1.71", "g/kg", "糕点", "1.7", "阿斯巴甜（CNS 19.004） 07.02 糕点"),
+    ),
     Case("sucralose at the bakery limit", "cakes", "三氯蔗糖", "25", "g", 201, "within"),
-    Case("sucralose over the bakery limit", "cakes", "蔗糖素", "26", "g", 422,
-         "additive_over_limit",
-         over("三氯蔗糖", "0.26", "g/kg", "糕点", "0.25", "三氯蔗糖（CNS 19.016） 07.0 焙烤食品")),
+    Case(
+        "sucralose over the bakery limit",
+        "cakes",
+        "蔗糖素",
+        "26",
+        "g",
+        422,
+        "additive_over_limit",
+        over("三氯蔗糖", "0.26", "g/kg", "糕点", "0.25", "三氯蔗糖（CNS 19.016） 07.0 焙烤食品"),
+    ),
     Case("propylene glycol at the cake limit", "cakes", "丙二醇", "0.3", "kg", 201, "within"),
-    Case("propylene glycol over the cake limit", "cakes", "丙二醇", "301", "g", 422,
-         "additive_over_limit",
-         over("丙二醇", "3.01", "g/kg", "糕点", "3", "丙二醇（CNS 18.004） 07.02 糕点")),
+    Case(
+        "propylene glycol over the cake limit",
+        "cakes",
+        "丙二醇",
+        "301",
+        "g",
+        422,
+        "additive_over_limit",
+        over("丙二醇", "3.01", "g/kg", "糕点", "3", "丙二醇（CNS 18.004） 07.02 糕点"),
+    ),
     Case("natamycin at the cake limit", "cakes", "纳他霉素", "30", "g", 201, "within"),
-    Case("natamycin over the cake limit", "cakes", "纳他霉素", "31", "g", 422,
-         "additive_over_limit",
-         over("纳他霉素", "0.31", "g/kg", "糕点", "0.3", "纳他霉素（CNS 17.030） 07.02 糕点")),
+    Case(
+        "natamycin over the cake limit",
+        "cakes",
+        "纳他霉素",
+        "31",
+        "g",
+        422,
+        "additive_over_limit",
+        over("纳他霉素", "0.31", "g/kg", "糕点", "0.3", "纳他霉素（CNS 17.030） 07.02 糕点"),
+    ),
     Case("nisin at the cake limit", "cakes", "乳酸链球菌素", "30", "g", 201, "within"),
-    Case("L-cysteine at the steamed-bun limit", "steamed_dough", "L-半胱氨酸盐酸盐", "6", "g",
-         201, "within"),
-    Case("L-cysteine over the steamed-bun limit", "steamed_dough", "半胱氨酸盐酸盐", "7", "g",
-         422, "additive_over_limit",
-         over("L-半胱氨酸盐酸盐", "0.07", "g/kg", "馒头类发酵面制品", "0.06",
-              "L-半胱氨酸盐酸盐（CNS 13.003） 06.03.02.03 发酵面制品")),
-    Case("xanthan gum under the wet-noodle limit", "dough_products", "黄原胶", "1", "kg", 201,
-         "within"),
-    Case("acesulfame at the dried-tofu limit", "dried_tofu", "乙酰磺胺酸钾", "10", "g", 201,
-         "within"),
-    Case("acesulfame over the dried-tofu limit", "dried_tofu", "安赛蜜", "10.5", "g", 422,
-         "additive_over_limit",
-         over(ACE, "0.21", "g/kg", "豆干类", "0.2", "安赛蜜（CNS 19.011） 04.04.01.02 豆干类")),
-    Case("nisin in cooked meat at its limit", "meat_products", "乳酸链球菌素", "25", "g", 201,
-         "within"),
+    Case(
+        "L-cysteine at the steamed-bun limit",
+        "steamed_dough",
+        "L-半胱氨酸盐酸盐",
+        "6",
+        "g",
+        201,
+        "within",
+    ),
+    Case(
+        "L-cysteine over the steamed-bun limit",
+        "steamed_dough",
+        "半胱氨酸盐酸盐",
+        "7",
+        "g",
+        422,
+        "additive_over_limit",
+        over(
+            "L-半胱氨酸盐酸盐",
+            "0.07",
+            "g/kg",
+            "馒头类发酵面制品",
+            "0.06",
+            "L-半胱氨酸盐酸盐（CNS 13.003） 06.03.02.03 发酵面制品",
+        ),
+    ),
+    Case(
+        "xanthan gum under the wet-noodle limit",
+        "dough_products",
+        "黄原胶",
+        "1",
+        "kg",
+        201,
+        "within",
+    ),
+    Case(
+        "acesulfame at the dried-tofu limit", "dried_tofu", "乙酰磺胺酸钾", "10", "g", 201, "within"
+    ),
+    Case(
+        "acesulfame over the dried-tofu limit",
+        "dried_tofu",
+        "安赛蜜",
+        "10.5",
+        "g",
+        422,
+        "additive_over_limit",
+        over(ACE, "0.21", "g/kg", "豆干类", "0.2", "安赛蜜（CNS 19.011） 04.04.01.02 豆干类"),
+    ),
+    Case(
+        "nisin in cooked meat at its limit",
+        "meat_products",
+        "乳酸链球菌素",
+        "25",
+        "g",
+        201,
+        "within",
+    ),
     # -- g/L: a wine's limit per litre; g/kg read at 1 kg/L --------------------------------
-    Case("natamycin at the wine limit (g/L)", "huangjiu", "纳他霉素", "1", "g", 201, "within",
-         within("纳他霉素", "0.01", "g/L", "0.01",
-                "纳他霉素（CNS 17.030） 15.03 发酵酒（15.03.01 葡萄酒除外）", "每升")),
-    Case("natamycin over the wine limit (g/L)", "huangjiu", "纳他霉素", "1100", "mg", 422,
-         "additive_over_limit",
-         over("纳他霉素", "0.011", "g/L", "黄酒（含红曲酒）", "0.01",
-              "纳他霉素（CNS 17.030） 15.03 发酵酒（15.03.01 葡萄酒除外）", "每升")),
+    Case(
+        "natamycin at the wine limit (g/L)",
+        "huangjiu",
+        "纳他霉素",
+        "1",
+        "g",
+        201,
+        "within",
+        within(
+            "纳他霉素",
+            "0.01",
+            "g/L",
+            "0.01",
+            "纳他霉素（CNS 17.030） 15.03 发酵酒（15.03.01 葡萄酒除外）",
+            "每升",
+        ),
+    ),
+    Case(
+        "natamycin over the wine limit (g/L)",
+        "huangjiu",
+        "纳他霉素",
+        "1100",
+        "mg",
+        422,
+        "additive_over_limit",
+        over(
+            "纳他霉素",
+            "0.011",
+            "g/L",
+            "黄酒（含红曲酒）",
+            "0.01",
+            "纳他霉素（CNS 17.030） 15.03 发酵酒（15.03.01 葡萄酒除外）",
+            "每升",
+        ),
+    ),
     Case("sucralose at the wine limit", "huangjiu", "三氯蔗糖", "65", "g", 201, "within"),
-    Case("sucralose over the wine limit", "huangjiu", "三氯蔗糖", "66", "g", 422,
-         "additive_over_limit"),
+    Case(
+        "sucralose over the wine limit",
+        "huangjiu",
+        "三氯蔗糖",
+        "66",
+        "g",
+        422,
+        "additive_over_limit",
+    ),
     # -- not permitted in the category -----------------------------------------------------
-    Case("sodium benzoate in cakes", "cakes", "苯甲酸钠", "1", "g", 422, "additive_not_permitted",
-         "糕点中不得使用苯甲酸及其钠盐（依据：GB 2760-2024 表A.1 苯甲酸及其钠盐（CNS 17.001、17.002））。"),
+    Case(
+        "sodium benzoate in cakes",
+        "cakes",
+        "苯甲酸钠",
+        "1",
+        "g",
+        422,
+        "additive_not_permitted",
+        BENZOIC_IN_CAKES,
+    ),
     Case("benzoic acid in wine", "huangjiu", "E210", "1", "g", 422, "additive_not_permitted"),
-    Case("sodium benzoate in tofu by E-number", "bean_products", "E211", "1", "g", 422,
-         "additive_not_permitted"),
-    Case("sodium benzoate in meatballs", "meat_products", "安息香酸钠", "1", "g", 422,
-         "additive_not_permitted"),
-    Case("sodium benzoate in noodles", "dough_products", "sodium benzoate", "1", "g", 422,
-         "additive_not_permitted"),
-    Case("no rule for tartrazine in wine", "huangjiu", "柠檬黄", "1", "g", 422,
-         "no_rule_for_category",
-         "标准表中没有柠檬黄及其铝色淀在黄酒（含红曲酒）中的使用规定，须由监管部门核实后才能记录。"),
+    Case(
+        "sodium benzoate in tofu by E-number",
+        "bean_products",
+        "E211",
+        "1",
+        "g",
+        422,
+        "additive_not_permitted",
+    ),
+    Case(
+        "sodium benzoate in meatballs",
+        "meat_products",
+        "安息香酸钠",
+        "1",
+        "g",
+        422,
+        "additive_not_permitted",
+    ),
+    Case(
+        "sodium benzoate in noodles",
+        "dough_products",
+        "sodium benzoate",
+        "1",
+        "g",
+        422,
+        "additive_not_permitted",
+    ),
+    Case(
+        "no rule for tartrazine in wine",
+        "huangjiu",
+        "柠檬黄",
+        "1",
+        "g",
+        422,
+        "no_rule_for_category",
+        "标准表中没有柠檬黄及其铝色淀在黄酒（含红曲酒）中的使用规定，须由监管部门核实后才能记录。",
+    ),
     # -- unverified rows: recorded, flagged for review, never refused by their number --------
-    Case("500 g potassium sorbate in 100 kg of cake (unverified 1.0 g/kg)", "cakes", "山梨酸钾",
-         "500", "g", 201, "review"),
+    Case(
+        "500 g potassium sorbate in 100 kg of cake (unverified 1.0 g/kg)",
+        "cakes",
+        "山梨酸钾",
+        "500",
+        "g",
+        201,
+        "review",
+    ),
     Case("saccharin in cakes (unverified row)", "cakes", "糖精钠", "1", "g", 201, "review"),
-    Case("5 kg tartrazine in 100 kg of cake (unverified row)", "cakes", "柠檬黄", "5", "kg", 201,
-         "review"),
-    Case("alum in steamed buns (unverified row)", "steamed_dough", "明矾", "10", "g", 201,
-         "review"),
+    Case(
+        "5 kg tartrazine in 100 kg of cake (unverified row)",
+        "cakes",
+        "柠檬黄",
+        "5",
+        "kg",
+        201,
+        "review",
+    ),
+    Case(
+        "alum in steamed buns (unverified row)", "steamed_dough", "明矾", "10", "g", 201, "review"
+    ),
     # -- no number: quantum satis and residue limits ----------------------------------------
-    Case("nigari in tofu (按生产需要适量使用)", "bean_products", "盐卤（氯化镁）", "0.8", "kg", 201,
-         "permitted"),
+    Case(
+        "nigari in tofu (按生产需要适量使用)",
+        "bean_products",
+        "盐卤（氯化镁）",
+        "0.8",
+        "kg",
+        201,
+        "permitted",
+    ),
     Case("calcium chloride in tofu", "bean_products", "氯化钙", "0.5", "kg", 201, "permitted"),
     Case("baking soda in cakes", "cakes", "小苏打", "0.3", "kg", 201, "permitted"),
-    Case("alum in cakes: a residue limit, left to the tests", "cakes", "硫酸铝钾", "10", "g", 201,
-         "residue"),
+    Case(
+        "alum in cakes: a residue limit, left to the tests",
+        "cakes",
+        "硫酸铝钾",
+        "10",
+        "g",
+        201,
+        "residue",
+    ),
     # -- non-food substances: refused everywhere, reported ----------------------------------
-    Case("Sudan red", "cakes", "苏丹红", "1", "g", 422, "non_food_substance",
-         "“苏丹红”是非食用物质，任何食品中都不得添加（依据：食品中可能违法添加的非食用物质名单 "
-         "第1—5批汇总 表一 序号2（可能添加：辣椒粉、含辣椒类的食品））；本次记录已报告监管部门。"),
+    Case(
+        "Sudan red",
+        "cakes",
+        "苏丹红",
+        "1",
+        "g",
+        422,
+        "non_food_substance",
+        "“苏丹红”是非食用物质，任何食品中都不得添加（依据：食品中可能违法添加的非食用物质名单 "
+        "第1—5批汇总 表一 序号2（可能添加：辣椒粉、含辣椒类的食品））；本次记录已报告监管部门。",
+    ),
     Case("melamine", "bean_products", "三聚氰胺", "1", "g", 422, "non_food_substance"),
     Case("borax in meatballs", "meat_products", "硼砂", "5", "g", 422, "non_food_substance"),
-    Case("rongalite by pinyin", "dough_products", "diaobaikuai", "5", "g", 422,
-         "non_food_substance"),
+    Case(
+        "rongalite by pinyin", "dough_products", "diaobaikuai", "5", "g", 422, "non_food_substance"
+    ),
     Case("poppy husk", "meat_products", "罂粟壳", "5", "g", 422, "non_food_substance"),
-    Case("industrial formaldehyde", "bean_products", "福尔马林", "5", "g", 422,
-         "non_food_substance"),
+    Case(
+        "industrial formaldehyde", "bean_products", "福尔马林", "5", "g", 422, "non_food_substance"
+    ),
     # -- names: alias, E-number, pinyin, stray spaces, full width ---------------------------
     Case("E-number with a space", "cakes", "E 950", "10", "g", 201, "within"),
     Case("INS number", "cakes", "INS 951", "10", "g", 201, "within"),
     Case("pinyin", "cakes", "ansaimi", "10", "g", 201, "within"),
     Case("stray spaces", "cakes", " 安 赛 蜜 ", "10", "g", 201, "within"),
     Case("full width", "cakes", "ＡＳＰＡＲＴＡＭＥ", "10", "g", 201, "within"),
-    Case("unknown substance", "cakes", "神秘增香粉", "10", "g", 422, "unknown_substance",
-         "“神秘增香粉”不在本平台的添加剂目录中，须由监管部门核实并添加后才能记录。"),
+    Case(
+        "unknown substance",
+        "cakes",
+        "神秘增香粉",
+        "10",
+        "g",
+        422,
+        "unknown_substance",
+        "“神秘增香粉”不在本平台的添加剂目录中，须由监管部门核实并添加后才能记录。",
+    ),
     # -- bad amounts ------------------------------------------------------------------------
-    Case("absurd: more than the batch", "cakes", "安赛蜜", "100", "kg", 422,
-         "additive_amount_absurd", "添加剂用量 100 kg 不小于批次总量 100 kg，请核对。"),
-    Case("a volume for a limited additive", "cakes", "安赛蜜", "10", "ml", 422,
-         "additive_unit_not_mass"),
+    Case(
+        "absurd: more than the batch",
+        "cakes",
+        "安赛蜜",
+        "100",
+        "kg",
+        422,
+        "additive_amount_absurd",
+        "添加剂用量 100 kg 不小于批次总量 100 kg，请核对。",
+    ),
+    Case(
+        "a volume for a limited additive",
+        "cakes",
+        "安赛蜜",
+        "10",
+        "ml",
+        422,
+        "additive_unit_not_mass",
+    ),
 ]
 
 
@@ -213,8 +473,13 @@ def batches(client, db, shop):
 def add(client, shop, batch_no, additive, amount, unit, **extra):
     return client.post(
         f"{API}/batches/{batch_no}/additives",
-        json={"occurred_at": now_iso(), "additive": additive, "amount": amount, "unit": unit,
-              **extra},
+        json={
+            "occurred_at": now_iso(),
+            "additive": additive,
+            "amount": amount,
+            "unit": unit,
+            **extra,
+        },
         headers=shop.staff_headers,
     )
 
@@ -277,13 +542,20 @@ def test_sweeteners_are_not_a_combined_group(client, shop, batches):
 def test_a_batch_without_mass_is_refused_until_the_mass_is_entered(client, db, shop):
     cakes = db.session.get(ProductCategory, "cakes")
     shop.workshop.product_types.append(cakes)
-    loose = ProductFactory(workshop=shop.workshop, category=cakes, name="散装糕", specification="散装")
+    loose = ProductFactory(
+        workshop=shop.workshop, category=cakes, name="散装糕", specification="散装"
+    )
     db.session.commit()
     batch_no = client.post(
         f"{API}/workshops/{shop.workshop.id}/batches",
-        json={"occurred_at": now_iso(), "product_id": loose.id, "planned_quantity": 10,
-              "unit": "件", "process": "蒸制",
-              "inputs": [{"raw_lot_id": shop.beans.id, "quantity": 1}]},
+        json={
+            "occurred_at": now_iso(),
+            "product_id": loose.id,
+            "planned_quantity": 10,
+            "unit": "件",
+            "process": "蒸制",
+            "inputs": [{"raw_lot_id": shop.beans.id, "quantity": 1}],
+        },
         headers=shop.staff_headers,
     ).get_json()["batch_no"]
     refused = add(client, shop, batch_no, "安赛蜜", "5", "g")
@@ -297,11 +569,17 @@ def test_a_batch_without_mass_is_refused_until_the_mass_is_entered(client, db, s
 
 @pytest.mark.parametrize(
     ("label", "amount", "unit"),
-    [("zero", "0", "g"), ("negative", "-1", "g"), ("too large", "1000000", "kg"),
-     ("unknown unit", "1", "桶"), ("not a number", "abc", "g")],
+    [
+        ("zero", "0", "g"),
+        ("negative", "-1", "g"),
+        ("too large", "1000000", "kg"),
+        ("unknown unit", "1", "桶"),
+        ("not a number", "abc", "g"),
+    ],
 )
-def test_bad_amounts_are_refused_and_nothing_is_written(client, db, shop, batches, label, amount,
-                                                        unit):
+def test_bad_amounts_are_refused_and_nothing_is_written(
+    client, db, shop, batches, label, amount, unit
+):
     entries = count(db, LedgerEntry)
     answer = add(client, shop, batches["cakes"], "安赛蜜", amount, unit)
     assert answer.status_code == 422, label
@@ -311,8 +589,13 @@ def test_bad_amounts_are_refused_and_nothing_is_written(client, db, shop, batche
 def test_a_non_food_substance_through_the_ledger_endpoint_is_reported(client, db, shop, batches):
     answer = client.post(
         f"{API}/workshops/{shop.workshop.id}/ledgers/additive_use",
-        json={"occurred_at": now_iso(), "batch_no": batches["cakes"], "additive": "苏丹红",
-              "amount": "1", "unit": "g"},
+        json={
+            "occurred_at": now_iso(),
+            "batch_no": batches["cakes"],
+            "additive": "苏丹红",
+            "amount": "1",
+            "unit": "g",
+        },
         headers=shop.staff_headers,
     )
     assert answer.status_code == 422 and answer.get_json()["error"] == "non_food_substance"

@@ -347,6 +347,8 @@ def _tests(batch_id: int) -> list[dict]:
         if result.id in superseded:
             continue
         limit = result.standard_limit
+        if limit is not None and not limit.verified:
+            continue  # an unverified limit makes no public verdict (console only)
         out.append(
             {
                 "item_code": result.item_code,

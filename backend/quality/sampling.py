@@ -1088,11 +1088,14 @@ def announcement_row(sample: Sample) -> dict:
     """One published sample in the columns of the public announcement (抽检信息公示)."""
     workshop, product, batch = sample.workshop, sample.product, sample.batch
     results = live_results(sample)
+    # A public verdict comes only from a limit checked against the official text: a result
+    # judged by an unverified row is left out of the published row (regulators see it in
+    # the console, marked as unverified).
+    live = results
+    results = [r for r in live if r.standard_limit is None or r.standard_limit.verified]
     failing = [r for r in results if r.verdict is Verdict.FAIL]
     remarks = []
-    if any(r.standard_limit and not r.standard_limit.verified for r in results):
-        remarks.append(_("部分限量值尚待与标准原文核对。"))
-    if len(results) < len(sample.results):
+    if len(live) < len(sample.results):
         remarks.append(_("含更正后的结果。"))
     trademark = workshop.trademark or (product.brand.name_zh if product.brand else None)
     return {

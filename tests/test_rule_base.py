@@ -1,0 +1,146 @@
+"""The rule base is data a reviewer can check line by line, and the import refuses bad files.
+
+Every row carries a standard with its year, a clause, a GB 2760 food category number and
+whether the number was checked (with what it was checked against); a file with a missing
+clause, year or category or a duplicate row is refused, naming the line. No unverified row
+can make a public verdict: the scan view and the public announcement leave it out.
+"""
+
+import csv
+import re
+import shutil
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from backend.quality import additives, standards
+from backend.quality.models import StandardLimit
+from backend.quality.standards import RuleFileError
+
+YEAR = re.compile(r"(GB(/T)?\s*\d+(\.\d+)?-(19|20)\d{2})|名单")
+
+
+def rows():
+    with standards.DATA.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_every_row_has_a_standard_with_year_a_clause_and_a_category():
+    for line, row in enumerate(rows(), start=2):
+        assert YEAR.search(row["standard"]), (line, row["standard"])
+        assert row["standard"] not in ("GB 2760", "GB 2761", "GB 2762")
+        assert row["clause"].strip(), line
+        assert re.fullmatch(r"\d{2}(\.\d{1,2})*", row["gb2760_category"]), line
+        assert row["verified"] in ("true", "false"), line
+        if row["verified"] == "true":
+            assert row["source_note"].strip(), line
+        if row["standard"].startswith("GB 2760"):
+            assert row["standard"] == "GB 2760-2024", line  # one edition, today's
+
+
+def test_every_demo_product_category_maps_to_a_gb2760_category():
+    with standards.CATEGORIES.open(encoding="utf-8", newline="") as handle:
+        categories = {r["code"] for r in csv.DictReader(handle)}
+    mapped = {r["category_code"] for r in rows()}
+    assert categories <= mapped
+
+
+def test_every_item_ruled_on_as_an_additive_is_known_by_name():
+    by_code, _ = additives.catalogue()
+    contaminants = {"aluminium", "aflatoxin_b1", "lead", "citrinin", "alcohol"}
+    for row in rows():
+        assert row["item_code"] in by_code or row["item_code"] in contaminants, row["item_code"]
+    for additive in by_code.values():
+        if additive.non_food:
+            assert additive.listed_in.startswith("第1—5批汇总 表一"), additive.code
+
+
+def test_the_shipped_file_loads(db):
+    standards.load_categories()
+    assert standards.load_standards() == len(rows())
+    assert db.session.scalar(select(func.count()).select_from(StandardLimit)) == len(rows())
+
+
+def write(tmp_path, mutate):
+    path = tmp_path / "rules.csv"
+    shutil.copy(standards.DATA, path)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join(mutate(lines)) + "\n", encoding="utf-8")
+    return path
+
+
+def replace_field(line: str, column: str, value: str) -> str:
+    row = next(csv.reader([line]))
+    row[standards.COLUMNS.index(column)] = value
+    from io import StringIO
+
+    out = StringIO()
+    csv.writer(out, lineterminator="").writerow(row)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("label", "column", "value", "problem"),
+    [
+        ("missing clause", "clause", "", "clause is empty"),
+        ("standard without year", "standard", "GB 2760", "standard without a year"),
+        ("missing category", "gb2760_category", "", "gb2760_category is empty"),
+        ("not a category number", "gb2760_category", "糕点", "not a GB 2760 category number"),
+        ("unknown comparison", "comparison", "about", "unknown comparison"),
+        ("unknown unit", "unit", "g/桶", "unknown unit"),
+        ("verified without source", "source_note", "", "a verified row must say what it was"),
+        ("bad verified flag", "verified", "yes", "verified must be true or false"),
+    ],
+)
+def test_a_bad_row_is_refused_naming_the_line(db, tmp_path, label, column, value, problem):
+    path = write(tmp_path, lambda ls: [ls[0], replace_field(ls[1], column, value), *ls[2:]])
+    with pytest.raises(RuleFileError) as refused:
+        standards.load_standards(path)
+    assert refused.value.line == 2, label
+    assert problem in str(refused.value) and str(path) in str(refused.value)
+    assert db.session.scalar(select(func.count()).select_from(StandardLimit)) == 0
+
+
+def test_a_number_where_the_comparison_needs_one(db, tmp_path):
+    def mutate(lines):
+        max_line = next(i for i, line in enumerate(lines) if ",max," in line)
+        lines[max_line] = replace_field(lines[max_line], "limit_value", "-1")
+        return lines
+
+    with pytest.raises(RuleFileError, match="limit_value must be positive"):
+        standards.read_rules(write(tmp_path, mutate))
+
+
+def test_a_duplicate_row_is_refused_naming_both_lines(db, tmp_path):
+    path = write(tmp_path, lambda ls: [*ls, ls[1]])
+    with pytest.raises(RuleFileError) as refused:
+        standards.load_standards(path)
+    total = len(rows()) + 2
+    assert refused.value.line == total and "duplicate of line 2" in str(refused.value)
+
+
+def test_a_missing_column_is_refused_at_line_1(tmp_path):
+    path = tmp_path / "rules.csv"
+    path.write_text("category_code,item_code\nbean_products,lead\n", encoding="utf-8")
+    with pytest.raises(RuleFileError, match=r":1: missing column"):
+        standards.read_rules(path)
+
+
+def test_the_cli_checks_a_file(app, tmp_path):
+    runner = CliRunner()
+    good = app.test_cli_runner().invoke(args=["rules", "check", str(standards.DATA)])
+    assert good.exit_code == 0 and f"{len(rows())} rows" in good.output
+    bad = write(tmp_path, lambda ls: [*ls, ls[1]])
+    refused = app.test_cli_runner().invoke(args=["rules", "check", str(bad)])
+    assert refused.exit_code == 1 and "duplicate of line 2" in refused.output
+    assert runner  # the click runner is the flask one's base
+
+
+def test_no_unverified_row_can_make_a_public_verdict(db):
+    standards.load_categories()
+    standards.load_standards()
+    unverified = db.session.scalars(select(StandardLimit).where(~StandardLimit.verified)).all()
+    assert unverified
+    for limit in unverified:
+        assert standards.public_limit(limit) is None
