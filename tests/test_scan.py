@@ -40,9 +40,9 @@ def test_api_scan_shows_the_whole_story(client, db, wine):
     material = view["batch"]["raw_materials"][0]
     assert material["supplier"]["name"] == "古田县红曲米厂"
     assert material["acceptance"]["result"] == "accepted"
-    test = view["tests"][0]
-    assert (test["item_code"], test["verdict"], test["kind"]) == ("lead", "pass", "lab")
-    assert test["limit"]["value"] == "0.5" and test["limit"]["verified"] is False
+    # The lead result was judged by a limit not yet checked against GB 2762-2022's text: an
+    # unverified number makes no public verdict, so the consumer sees no test for it.
+    assert view["tests"] == []
     assert view["inspection"]["outcome"] == "satisfactory"
     camera = view["cameras"][0]
     assert camera["live"] is False and camera["live_from"] == "06:00"

@@ -1084,17 +1084,25 @@ def live_results(sample: Sample) -> list[TestResult]:
     return [r for r in sample.results if r.id not in superseded]
 
 
-def announcement_row(sample: Sample) -> dict:
-    """One published sample in the columns of the public announcement (抽检信息公示)."""
+def announcement_row(sample: Sample, *, public: bool = True) -> dict:
+    """One published sample in the columns of the public announcement (抽检信息公示).
+
+    Public rows carry only results judged by verified limits (an unverified number makes no
+    public verdict; with none left the conclusion is "pending"); the console's rows
+    (*public* false) carry them all and say which limits are unverified.
+    """
     workshop, product, batch = sample.workshop, sample.product, sample.batch
     results = live_results(sample)
     # A public verdict comes only from a limit checked against the official text: a result
     # judged by an unverified row is left out of the published row (regulators see it in
     # the console, marked as unverified).
     live = results
-    results = [r for r in live if r.standard_limit is None or r.standard_limit.verified]
+    if public:
+        results = [r for r in live if r.standard_limit is None or r.standard_limit.verified]
     failing = [r for r in results if r.verdict is Verdict.FAIL]
     remarks = []
+    if not public and any(r.standard_limit and not r.standard_limit.verified for r in live):
+        remarks.append(_("部分限量值尚待与标准原文核对。"))
     if len(live) < len(sample.results):
         remarks.append(_("含更正后的结果。"))
     trademark = workshop.trademark or (product.brand.name_zh if product.brand else None)
@@ -1122,7 +1130,7 @@ def announcement_row(sample: Sample) -> dict:
             }
             for r in failing
         ],
-        "conclusion": "fail" if failing else "pass",
+        "conclusion": "fail" if failing else ("pass" if results else "pending"),
         "category": {
             "code": product.category.code,
             "name_zh": product.category.name_zh,
