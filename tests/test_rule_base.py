@@ -144,3 +144,29 @@ def test_no_unverified_row_can_make_a_public_verdict(db):
     assert unverified
     for limit in unverified:
         assert standards.public_limit(limit) is None
+
+
+def test_the_demo_additive_uses_stay_within_the_rules(db):
+    from decimal import Decimal
+    from types import SimpleNamespace
+
+    from backend.demo import facts
+    from backend.registry.models import ProductCategory
+
+    standards.load_categories()
+    standards.load_standards()
+    for category_code, (name, _purpose, amount, unit) in facts.ADDITIVES.items():
+        spec = facts.PRODUCTS[category_code][2]
+        category = db.session.get(ProductCategory, category_code)
+        for planned in (60, 80, 120, 200):  # the seed's planned quantities
+            batch = SimpleNamespace(
+                workshop_id=1,
+                id=1,
+                batch_no="DEMO",
+                planned_quantity=Decimal(planned),
+                unit="件",
+                product=SimpleNamespace(specification=spec, category=category),
+            )
+            data = {"additive": name, "amount": Decimal(amount), "unit": unit}
+            judgement = additives.judge(batch, category, data, [])
+            assert judgement.status in ("permitted", "within"), (category_code, judgement)

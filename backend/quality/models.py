@@ -175,6 +175,9 @@ class NonFoodIncident(CreatedMixin, Base):
     amount: Mapped[str] = mapped_column(String(40), default="")
     listed_in: Mapped[str] = mapped_column(String(200), default="")
 
+    workshop: Mapped[Workshop] = relationship()
+    batch: Mapped[Batch | None] = relationship()
+
 
 class SamplingPlan(TimestampMixin, Base):
     """A sampling task (抽检计划) for a year or one quarter of it, ordered by a level of

@@ -1065,6 +1065,8 @@ def standard_text(limit: StandardLimit) -> str:
         return _("不得使用")
     if limit.comparison is Comparison.ABSENT:
         return _("不得检出")
+    if limit.comparison is Comparison.QUANTUM_SATIS:
+        return _("按生产需要适量使用")
     number = format(limit.limit_value.normalize(), "f")
     if limit.comparison is Comparison.LABEL_TOLERANCE:
         return _("标签明示值±%(limit)s%(unit)s", limit=number, unit=limit.unit)
