@@ -13,7 +13,7 @@ from backend.production.models import AdditiveUse, BatchState
 from backend.quality import standards
 from backend.registry.models import ProductCategory
 from tests.factories import BatchFactory, ProductFactory
-from tests.support.console import logged_in, text
+from tests.support.console import logged_in, submit, text
 from tests.support.workshop_day import now_iso
 
 
@@ -26,7 +26,7 @@ def test_regulators_read_the_rule_base_with_its_sources(client, db):
     assert "表A.1 安赛蜜（CNS 19.011） 07.02 糕点" in page and "未核对" in page
     assert 'href="/console/rules/"' in text(client.get("/console/"))  # in the navigation
     only = text(client.get("/console/rules/?unverified=1&category=cakes"))
-    assert "山梨酸及其钾盐" in only and "安赛蜜" not in only
+    assert "山梨酸及其钾盐" in only and "表A.1 安赛蜜（CNS 19.011） 07.02 糕点" not in only
 
 
 def test_the_rule_base_exports_as_csv_and_xlsx_with_a_safe_file_name(client, db):
@@ -83,3 +83,69 @@ def test_non_food_reports_and_flagged_past_uses_reach_the_console(client, db, sh
         db.session.scalar(select(AdditiveUse.additive_code).where(AdditiveUse.id == legacy.id))
         is None
     )
+
+
+def test_a_regulator_adds_a_name_and_the_operator_can_then_record_it(app, client, db, shop):
+    cakes = db.session.get(ProductCategory, "cakes")
+    shop.workshop.product_types.append(cakes)
+    cake = ProductFactory(workshop=shop.workshop, category=cakes, specification="500g/盒")
+    batch = BatchFactory(
+        workshop=shop.workshop,
+        product=cake,
+        planned_quantity=Decimal(200),
+        state=BatchState.IN_PRODUCTION,
+    )
+    db.session.commit()
+
+    def record():
+        return client.post(
+            f"/api/v1/batches/{batch.batch_no}/additives",
+            json={"occurred_at": now_iso(), "additive": "AK糖", "amount": "10", "unit": "g"},
+            headers=shop.staff_headers,
+        )
+
+    assert record().get_json()["error"] == "unknown_substance"
+    inspector = app.test_client()
+    logged_in(inspector, Role.INSPECTOR)
+    refused = submit(
+        inspector,
+        "/console/rules/",
+        {"alias": "AK糖", "substance_code": "acesulfame"},
+        action="/console/rules/aliases",
+    )
+    assert refused.status_code == 303
+    assert "只有监管部门可以添加物质名称" in text(inspector.get("/console/rules/"))
+    logged_in(client, Role.REGULATOR)
+    for alias, code, message in [
+        ("安赛蜜", "acesulfame", "已是“安赛蜜（乙酰磺胺酸钾）”的名称"),
+        ("AK糖", "no_such", "目录中没有代码为“no_such”的物质"),
+        ("  ", "acesulfame", "请填写物质名称"),
+    ]:
+        submit(
+            client,
+            "/console/rules/",
+            {"alias": alias, "substance_code": code},
+            action="/console/rules/aliases",
+        )
+        assert message in text(client.get("/console/rules/")), alias
+    added = submit(
+        client,
+        "/console/rules/",
+        {"alias": "AK糖", "substance_code": "acesulfame"},
+        action="/console/rules/aliases",
+    )
+    assert added.status_code == 303
+    assert "AK糖 → acesulfame" in text(client.get("/console/rules/"))
+    answer = record()
+    assert (
+        answer.status_code == 201 and answer.get_json()["additive"]["additive_code"] == "acesulfame"
+    )
+    assert answer.get_json()["check"]["status"] == "within"
+
+
+def test_the_cli_adds_a_name(app, db):
+    runner = app.test_cli_runner()
+    done = runner.invoke(args=["rules", "add-alias", "sorbic_acid", "山梨酸K"])
+    assert done.exit_code == 0 and "山梨酸K → sorbic_acid" in done.output
+    again = runner.invoke(args=["rules", "add-alias", "sorbic_acid", "山梨酸K"])
+    assert again.exit_code == 1 and "已是" in again.output

@@ -9,7 +9,9 @@ apostrophes; it is also tried on the parts outside and inside brackets, so
 
 How a use is judged (:func:`judge`), in order:
 
-1. An unknown substance is refused until a regulator adds it (``flask rules add-alias``).
+1. An unknown substance is refused until a regulator adds it: another name for a known
+   substance in the console or with ``flask rules add-alias``; a new substance and its
+   rules in the data files (checked by ``flask rules check``).
 2. A non-food substance is refused in every food and reported (:class:`NonFoodRefused`;
    the view writes a :class:`~backend.quality.models.NonFoodIncident` for the console).
 3. The rule-base row nearest to the product's category decides: ``not_permitted`` refuses,
@@ -34,12 +36,13 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from pathlib import Path
 
+from flask import has_app_context
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from backend.core.errors import ValidationError
+from backend.core.errors import Forbidden, ValidationError
 from backend.extensions import db
-from backend.quality.models import Comparison, NonFoodIncident, StandardLimit
+from backend.quality.models import Comparison, NonFoodIncident, StandardLimit, SubstanceAlias
 from backend.quality.standards import category_chain
 
 DATA = Path(__file__).resolve().parent / "data" / "additives.csv"
@@ -162,11 +165,55 @@ def resolve(text: str) -> Additive | None:
     plain = unicodedata.normalize("NFKC", text or "")
     inner = _BRACKETS.findall(plain)
     outer = _BRACKETS.sub("", plain)
-    for candidate in (text, outer, *inner):
-        code = names.get(normalise(candidate))
+    candidates = [normalise(c) for c in (text, outer, *inner)]
+    for candidate in candidates:
+        code = names.get(candidate)
         if code:
             return by_code[code]
+    if has_app_context():  # names regulators added (table substance_aliases)
+        code = db.session.scalar(
+            select(SubstanceAlias.substance_code).where(
+                SubstanceAlias.normalised.in_([c for c in candidates if c])
+            )
+        )
+        if code in by_code:
+            return by_code[code]
     return None
+
+
+def add_alias(alias: str, code: str, by) -> SubstanceAlias:
+    """Teach the platform another name for a substance of the catalogue (regulators only).
+
+    The alias may not already name a substance; the code must be in data/additives.csv.
+    """
+    if getattr(by, "role", None) is not None and str(by.role) != "regulator":
+        raise Forbidden(_("只有监管部门可以添加物质名称。"), slug="regulator_only")
+    by_code, _names = catalogue()
+    folded = normalise(alias)
+    if not folded or len(alias.strip()) > 100:
+        raise ValidationError(_("请填写物质名称（100 字以内）。"), slug="alias_invalid")
+    if code not in by_code:
+        raise ValidationError(
+            _("目录中没有代码为“%(code)s”的物质；新物质须写入规则库数据文件并经核对。", code=code),
+            slug="substance_not_found",
+            errors={"substance_code": [code]},
+        )
+    known = resolve(alias)
+    if known is not None:
+        raise ValidationError(
+            _("“%(alias)s”已是“%(name)s”的名称。", alias=alias.strip(), name=known.name_zh),
+            slug="alias_taken",
+            errors={"alias": [alias]},
+        )
+    row = SubstanceAlias(
+        normalised=folded,
+        alias=alias.strip(),
+        substance_code=code,
+        added_by_id=getattr(by, "id", None),
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row
 
 
 def ruling(category_code: str, item_code: str) -> StandardLimit | None:

@@ -52,3 +52,20 @@ def rules_audit() -> None:
                 )
     db.session.rollback()  # judging writes nothing; make sure of it
     click.echo(f"{flagged} flagged")
+
+
+@rules_group.command("add-alias")
+@click.argument("code")
+@click.argument("alias")
+def rules_add_alias(code: str, alias: str) -> None:
+    """Teach the platform ALIAS as another name of substance CODE (data/additives.csv)."""
+    from backend.core.errors import DomainError
+
+    try:
+        row = additives.add_alias(alias, code, by=None)
+    except DomainError as refused:
+        db.session.rollback()
+        click.echo(f"refused: {refused.message}")
+        raise SystemExit(1) from None
+    db.session.commit()
+    click.echo(f"{row.alias} → {row.substance_code}")

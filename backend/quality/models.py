@@ -179,6 +179,21 @@ class NonFoodIncident(CreatedMixin, Base):
     batch: Mapped[Batch | None] = relationship()
 
 
+class SubstanceAlias(CreatedMixin, Base):
+    """A name a regulator taught the platform for a substance of the catalogue
+    (data/additives.csv): operators' spellings that did not resolve. New substances and
+    their limits go into the data files, checked by ``flask rules check``."""
+
+    __tablename__ = "substance_aliases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The alias folded as :func:`backend.quality.additives.normalise` folds it.
+    normalised: Mapped[str] = mapped_column(String(100), unique=True)
+    alias: Mapped[str] = mapped_column(String(100))
+    substance_code: Mapped[str] = mapped_column(String(40))
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+
+
 class SamplingPlan(TimestampMixin, Base):
     """A sampling task (抽检计划) for a year or one quarter of it, ordered by a level of
     government, with the workshops and products it means to sample (its targets)."""

@@ -20,7 +20,7 @@ from backend.extensions import db
 from backend.production.models import AdditiveUse, Batch
 from backend.quality import additives
 from backend.quality.listing import require_viewer
-from backend.quality.models import NonFoodIncident, StandardLimit
+from backend.quality.models import NonFoodIncident, StandardLimit, SubstanceAlias
 
 COMPARISON_ZH = {
     "max": "最大使用量/限量",
@@ -55,17 +55,35 @@ def export_rules(fmt: str, *, by: User) -> tuple[bytes, str]:
     """The whole rule base as CSV or XLSX bytes and a file name; audited."""
     rows = rule_rows(by)
     header = [
-        _("产品类别"), _("GB 2760 食品类别"), _("项目代码"), _("项目"), _("判定方式"),
-        _("限量"), _("单位"), _("计算基准"), _("标准"), _("条款"), _("合并限量组"),
-        _("已与标准原文核对"), _("核对说明"),
+        _("产品类别"),
+        _("GB 2760 食品类别"),
+        _("项目代码"),
+        _("项目"),
+        _("判定方式"),
+        _("限量"),
+        _("单位"),
+        _("计算基准"),
+        _("标准"),
+        _("条款"),
+        _("合并限量组"),
+        _("已与标准原文核对"),
+        _("核对说明"),
     ]
     body = [
         [
-            r.category_code, r.gb2760_category, r.item_code, r.item_name_zh,
+            r.category_code,
+            r.gb2760_category,
+            r.item_code,
+            r.item_name_zh,
             COMPARISON_ZH.get(str(r.comparison), str(r.comparison)),
             "" if r.limit_value is None else format(r.limit_value.normalize(), "f"),
-            r.unit, r.basis, r.standard, r.clause, r.combined_group,
-            _("是") if r.verified else _("否"), r.source_note,
+            r.unit,
+            r.basis,
+            r.standard,
+            r.clause,
+            r.combined_group,
+            _("是") if r.verified else _("否"),
+            r.source_note,
         ]
         for r in rows
     ]
@@ -100,3 +118,9 @@ def flagged_uses(by: User) -> list[Flagged]:
             if judgement is not None:
                 found.append(Flagged(use, batch, judgement))
     return found
+
+
+def aliases(by: User) -> list[SubstanceAlias]:
+    """The names regulators added, newest first."""
+    require_viewer(by)
+    return list(db.session.scalars(select(SubstanceAlias).order_by(SubstanceAlias.id.desc())).all())

@@ -2,7 +2,8 @@
 
 standard_limits gains the GB 2760 food category, the basis of the number and the combined
 limit group; comparison gains quantum_satis (按生产需要适量使用); the clause column is
-longer. non_food_incidents records each refused attempt to record a non-food substance.
+longer. non_food_incidents records each refused attempt to record a non-food substance;
+substance_aliases holds the names regulators add for known substances.
 
 Revision ID: 0007
 Revises: 0006
@@ -59,8 +60,21 @@ def upgrade():
     with op.batch_alter_table('non_food_incidents', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_non_food_incidents_workshop_id'), ['workshop_id'], unique=False)
 
+    op.create_table('substance_aliases',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('normalised', sa.String(length=100), nullable=False),
+    sa.Column('alias', sa.String(length=100), nullable=False),
+    sa.Column('substance_code', sa.String(length=40), nullable=False),
+    sa.Column('added_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['added_by_id'], ['users.id'], name=op.f('fk_substance_aliases_added_by_id_users'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_substance_aliases')),
+    sa.UniqueConstraint('normalised', name=op.f('uq_substance_aliases_normalised'))
+    )
+
 
 def downgrade():
+    op.drop_table('substance_aliases')
     with op.batch_alter_table('non_food_incidents', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_non_food_incidents_workshop_id'))
     op.drop_table('non_food_incidents')

@@ -5,16 +5,34 @@ recorded additive uses today's rules flag. Regulators and inspectors read; nobod
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField
 
+from backend.core.errors import DomainError
 from backend.extensions import db
-from backend.quality import rules
+from backend.quality import additives, rules
 from backend.registry.models import ProductCategory
 from portal.console.common import NavItem, acting_user, download
 
 blueprint = Blueprint("rules", __name__, url_prefix="/rules")
 navigation = [NavItem("console.rules.index", _l("规则库"), order=45)]
+
+
+class AliasForm(FlaskForm):
+    """Another name for a substance of the catalogue."""
+
+    alias = StringField(_l("名称"))
+    substance_code = SelectField(_l("物质"), choices=[], validate_choice=False)
+
+
+def _alias_form() -> AliasForm:
+    form = AliasForm()
+    by_code, _names = additives.catalogue()
+    form.substance_code.choices = [(a.code, f"{a.name_zh} ({a.code})") for a in by_code.values()]
+    return form
 
 
 @blueprint.get("/")
@@ -31,7 +49,26 @@ def index():
         unverified=unverified,
         categories=categories,
         comparison_names=rules.COMPARISON_ZH,
+        alias_form=_alias_form(),
+        aliases=rules.aliases(acting_user()),
     )
+
+
+@blueprint.post("/aliases")
+def add_alias():
+    """Add another name for a known substance (regulators only)."""
+    form = _alias_form()
+    try:
+        row = additives.add_alias(
+            form.alias.data or "", form.substance_code.data or "", acting_user()
+        )
+    except DomainError as refused:
+        db.session.rollback()
+        flash(refused.message, "error")
+        return redirect(url_for("console.rules.index")), 303
+    db.session.commit()
+    flash(_("已添加名称“%(alias)s”。", alias=row.alias), "success")
+    return redirect(url_for("console.rules.index")), 303
 
 
 @blueprint.get("/export.<any(csv, xlsx):fmt>")
