@@ -170,3 +170,36 @@ def test_the_demo_additive_uses_stay_within_the_rules(db):
             data = {"additive": name, "amount": Decimal(amount), "unit": unit}
             judgement = additives.judge(batch, category, data, [])
             assert judgement.status in ("permitted", "within"), (category_code, judgement)
+
+
+def test_the_scan_shows_verdicts_from_verified_rows_only_and_no_internal_note(client, db, wine):
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from backend.codes.caching import forget_batch
+    from backend.quality.models import Sample, TestKind, TestResult
+
+    batch, codes = wine
+    sample = db.session.scalars(select(Sample).where(Sample.batch_id == batch.id)).first()
+    benzoic = standards.limit_for("huangjiu", "benzoic_acid")
+    assert benzoic.verified
+    db.session.add(
+        TestResult(
+            sample_id=sample.id,
+            standard_limit_id=benzoic.id,
+            item_code="benzoic_acid",
+            value=Decimal("0"),
+            unit="g/kg",
+            verdict=standards.judge(benzoic, kind=TestKind.LAB, value="0"),
+            tested_at=datetime(2026, 11, 22, 8, tzinfo=UTC),
+        )
+    )
+    db.session.commit()
+    forget_batch(batch.id)
+    view = client.get(f"/api/v1/scan/{codes[0]}").get_json()
+    assert [t["item_code"] for t in view["tests"]] == ["benzoic_acid"]  # lead: unverified
+    assert all(t["limit"]["verified"] for t in view["tests"])
+    page = client.get(f"/t/{codes[0]}").get_data(as_text=True)
+    json_text = client.get(f"/api/v1/scan/{codes[0]}").get_data(as_text=True)
+    for note in ("限量待核实", "尚待与标准原文核对", "未核对", "unverified", "source_note"):
+        assert note not in page and note not in json_text, note
