@@ -609,6 +609,6 @@ def test_the_refusal_reads_in_english(client, shop, batches):
         headers=shop.staff_headers,
     )
     assert answer.get_json()["message"] == (
-        "安赛蜜（乙酰磺胺酸钾）: 0.51 g/kg per kg of the batch exceeds the maximum use level "
+        "安赛蜜（乙酰磺胺酸钾）: 0.51 g/kg in the batch exceeds the maximum use level "
         "of 0.5 g/kg in 糕点 (GB 2760-2024 表A.1 安赛蜜（CNS 19.011） 07.02 糕点)."
     )

@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 
-from backend.core.errors import DomainError
+from backend.core.errors import ValidationError
 from backend.extensions import db
 from backend.quality import additives, rules
 from backend.registry.models import ProductCategory
@@ -62,7 +62,7 @@ def add_alias():
         row = additives.add_alias(
             form.alias.data or "", form.substance_code.data or "", acting_user()
         )
-    except DomainError as refused:
+    except ValidationError as refused:
         db.session.rollback()
         flash(refused.message, "error")
         return redirect(url_for("console.rules.index")), 303
