@@ -108,17 +108,18 @@ class ScanViewSchema(Schema):
     tests = fields.List(
         fields.Dict(),
         metadata={
+            "description": "Results judged by limits checked against the official text only.",
             "example": [
                 {
-                    "item": "铅（以Pb计）",
+                    "item": "苯甲酸及其钠盐",
                     "kind": "lab",
-                    "value": "0.05",
-                    "unit": "mg/kg",
+                    "value": "0",
+                    "unit": "g/kg",
                     "limit": {
-                        "comparison": "max",
-                        "value": "0.5",
-                        "standard": "GB 2762",
-                        "verified": False,
+                        "comparison": "not_permitted",
+                        "value": None,
+                        "standard": "GB 2760-2024",
+                        "verified": True,
                     },
                     "verdict": "pass",
                     "agency": "半星红酒厂实验室（食品检测联盟）",
