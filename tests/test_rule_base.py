@@ -203,3 +203,39 @@ def test_the_scan_shows_verdicts_from_verified_rows_only_and_no_internal_note(cl
     json_text = client.get(f"/api/v1/scan/{codes[0]}").get_data(as_text=True)
     for note in ("限量待核实", "尚待与标准原文核对", "未核对", "unverified", "source_note"):
         assert note not in page and note not in json_text, note
+
+
+def test_the_audit_flags_past_uses_and_rewrites_nothing(app, db):
+    from decimal import Decimal
+
+    from backend.production.models import AdditiveUse
+    from backend.registry.models import ProductCategory
+    from tests.factories import BatchFactory, ProductFactory
+
+    standards.load_categories()
+    standards.load_standards()
+    cakes = db.session.get(ProductCategory, "cakes")
+    cake = ProductFactory(category=cakes, specification="500g/盒")
+    batch = BatchFactory(product=cake, planned_quantity=Decimal(200))
+    uses = [
+        AdditiveUse(batch_id=batch.id, additive_name=name, amount=Decimal(amount), unit=unit)
+        for name, amount, unit in [
+            ("安赛蜜", "40", "g"),  # within 0.5 g/kg: not listed
+            ("安赛蜜", "0.2", "kg"),  # now 2 g/kg in all: refused
+            ("山梨酸钾", "500", "g"),  # unverified limit: review
+            ("硼砂", "5", "g"),  # non-food
+        ]
+    ]
+    db.session.add_all(uses)
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["rules", "audit"])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if batch.batch_no in line]
+    assert [line.split("\t")[3] for line in lines] == ["refused", "review", "refused"]
+    assert "additive_combined" not in result.output
+    assert "additive_over_limit" in lines[0] and "non_food_substance" in lines[2]
+    assert result.output.strip().endswith("3 flagged")
+    for use in uses:
+        db.session.refresh(use)
+    assert [u.amount for u in uses] == [Decimal("40"), Decimal("0.2"), Decimal("500"), Decimal("5")]
+    assert db.session.scalar(select(func.count()).select_from(additives.NonFoodIncident)) == 0
