@@ -238,6 +238,48 @@ CASES = [
         201,
         "within",
     ),
+    Case(
+        "calcium propionate at the tofu limit",
+        "bean_products",
+        "丙酸钙",
+        "150",
+        "g",
+        201,
+        "within",
+        within(
+            "丙酸及其钠盐、钙盐",
+            "2.5",
+            "g/kg",
+            "2.5",
+            "丙酸及其钠盐、钙盐（CNS 17.029、17.006、17.005） 04.04 豆类制品",
+        ),
+    ),
+    Case(
+        "calcium propionate over the tofu limit",
+        "bean_products",
+        "E282",
+        "151",
+        "g",
+        422,
+        "additive_over_limit",
+    ),
+    Case(
+        "sodium propionate over the wet-noodle limit",
+        "dough_products",
+        "丙酸钠",
+        "26",
+        "g",
+        422,
+        "additive_over_limit",
+        over(
+            "丙酸及其钠盐、钙盐",
+            "0.26",
+            "g/kg",
+            "面制品",
+            "0.25",
+            "丙酸及其钠盐、钙盐（CNS 17.029、17.006、17.005） 06.03.02.01 生湿面制品",
+        ),
+    ),
     # -- g/L: a wine's limit per litre; g/kg read at 1 kg/L --------------------------------
     Case(
         "natamycin at the wine limit (g/L)",
@@ -531,6 +573,14 @@ def test_combined_preservatives_may_use_at_most_their_limits_share(client, db, s
         "（依据：GB 2760-2024 使用原则）。"
     )
     assert add(client, shop, cake, "纳他霉素", "10", "g").status_code == 201  # exactly 1
+
+
+def test_propionate_and_nisin_share_the_preservative_limit(client, shop, batches):
+    cake = batches["cakes"]
+    assert add(client, shop, cake, "丙酸钙", "125", "g").status_code == 201  # 1.25/2.5 = 0.5
+    assert add(client, shop, cake, "乳酸链球菌素", "15", "g").status_code == 201  # +0.5 = 1
+    refused = add(client, shop, cake, "纳他霉素", "1", "g")  # + 0.01/0.3
+    assert refused.get_json()["error"] == "additive_combined_over_limit"
 
 
 def test_sweeteners_are_not_a_combined_group(client, shop, batches):
