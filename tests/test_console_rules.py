@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from backend.accounts.models import Role
+from backend.audit.models import AuditLog
 from backend.production.models import AdditiveUse, BatchState
 from backend.quality import standards
 from backend.registry.models import ProductCategory
@@ -135,6 +136,8 @@ def test_a_regulator_adds_a_name_and_the_operator_can_then_record_it(app, client
     )
     assert added.status_code == 303
     assert "AK糖 → acesulfame" in text(client.get("/console/rules/"))
+    logged = db.session.scalar(select(AuditLog).where(AuditLog.action == "substance.alias_added"))
+    assert logged.details["alias"] == "AK糖" and logged.details["substance_code"] == "acesulfame"
     answer = record()
     assert (
         answer.status_code == 201 and answer.get_json()["additive"]["additive_code"] == "acesulfame"

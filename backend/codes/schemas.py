@@ -124,7 +124,7 @@ class ScanViewSchema(Schema):
                     "verdict": "pass",
                     "agency": "半星红酒厂实验室（食品检测联盟）",
                 }
-            ]
+            ],
         },
     )
     inspection = fields.Dict(

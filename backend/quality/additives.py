@@ -40,6 +40,7 @@ from flask import has_app_context
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from backend.audit.log import record
 from backend.core.errors import Forbidden, ValidationError
 from backend.extensions import db
 from backend.quality.models import Comparison, NonFoodIncident, StandardLimit, SubstanceAlias
@@ -213,6 +214,14 @@ def add_alias(alias: str, code: str, by) -> SubstanceAlias:
     )
     db.session.add(row)
     db.session.flush()
+    record(
+        "substance.alias_added",
+        "substance_aliases",
+        row.id,
+        actor=by,
+        alias=row.alias,
+        substance_code=code,
+    )
     return row
 
 
