@@ -438,6 +438,24 @@ CASES = [
     ),
     Case("poppy husk", "meat_products", "罂粟壳", "5", "g", 422, "non_food_substance"),
     Case(
+        "borax inside a longer name",
+        "dough_products",
+        "硼砂粉（增筋）",
+        "5",
+        "g",
+        422,
+        "non_food_substance",
+    ),
+    Case(
+        "Sudan red inside a longer name",
+        "meat_products",
+        "苏丹红一号染料",
+        "1",
+        "g",
+        422,
+        "non_food_substance",
+    ),
+    Case(
         "industrial formaldehyde", "bean_products", "福尔马林", "5", "g", 422, "non_food_substance"
     ),
     # -- names: alias, E-number, pinyin, stray spaces, full width ---------------------------

@@ -239,3 +239,12 @@ def test_the_audit_flags_past_uses_and_rewrites_nothing(app, db):
         db.session.refresh(use)
     assert [u.amount for u in uses] == [Decimal("40"), Decimal("0.2"), Decimal("500"), Decimal("5")]
     assert db.session.scalar(select(func.count()).select_from(additives.NonFoodIncident)) == 0
+
+
+def test_every_spelling_in_the_catalogue_resolves_to_its_own_substance():
+    by_code, names = additives.catalogue()
+    for spelling, code in names.items():
+        assert additives.resolve(spelling).code == code, spelling
+    for harmless in ("无铝泡打粉", "盐卤", "食用小苏打", "葡萄糖", "白砂糖", "食盐"):
+        found = additives.resolve(harmless)
+        assert found is None or not found.non_food, harmless

@@ -160,8 +160,30 @@ def catalogue() -> tuple[dict[str, Additive], dict[str, str]]:
     return by_code, names
 
 
+@lru_cache(maxsize=1)
+def _non_food_spellings() -> tuple[tuple[str, str], ...]:
+    """Names of non-food substances distinctive enough to be found inside a longer name
+    (three characters or more, and 硼砂/硼酸), longest first."""
+    by_code, names = catalogue()
+    found = [
+        (spelling, code)
+        for spelling, code in names.items()
+        if by_code[code].non_food
+        and (
+            spelling in ("硼砂", "硼酸")
+            or (len(spelling) >= 3 and not spelling.isascii())
+            or (spelling.isascii() and len(spelling) >= 5 and spelling.isalpha())
+        )
+    ]
+    return tuple(sorted(found, key=lambda pair: -len(pair[0])))
+
+
 def resolve(text: str) -> Additive | None:
-    """The substance *text* names (an item code, a name, an alias, an E/INS number), or None."""
+    """The substance *text* names (an item code, a name, an alias, an E/INS number), or None.
+
+    A non-food substance is also found inside a longer name ("硼砂粉"), so it is never
+    merely "unknown".
+    """
     by_code, names = catalogue()
     plain = unicodedata.normalize("NFKC", text or "")
     inner = _BRACKETS.findall(plain)
@@ -170,6 +192,10 @@ def resolve(text: str) -> Additive | None:
     for candidate in candidates:
         code = names.get(candidate)
         if code:
+            return by_code[code]
+    folded = normalise(plain)
+    for spelling, code in _non_food_spellings():  # "硼砂粉", "苏丹红一号染料" …
+        if spelling in folded:
             return by_code[code]
     if has_app_context():  # names regulators added (table substance_aliases)
         code = db.session.scalar(
