@@ -179,7 +179,7 @@ class AdditiveResultSchema(Schema):
     additive = fields.Nested(AdditiveSchema, attribute="use")
     entry_id = fields.Integer(attribute="entry.id")
     limit = fields.Nested(LimitSchema, allow_none=True)
-    check = fields.Nested(CheckSchema, allow_none=True)
+    check = fields.Nested(CheckSchema)
 
 
 @blp.route("/workshops/<int:workshop_id>/raw-lots")
