@@ -76,6 +76,7 @@ def test_non_food_reports_and_flagged_past_uses_reach_the_console(client, db, sh
     logged_in(client, Role.REGULATOR)
     page = text(client.get("/console/rules/incidents"))
     assert "苏丹红" in page and shop.workshop.name in page  # the report
+    assert "非食用物质报告（1）" in text(client.get("/console/rules/"))
     assert "违反规则" in page and "苯甲酸钠" in page and batch.batch_no in page
     assert "糕点中不得使用苯甲酸及其钠盐" in page
     db.session.refresh(legacy)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from backend.accounts.models import User
@@ -102,14 +102,19 @@ def incidents(by: User, *, limit: int = 200) -> list[NonFoodIncident]:
     )
 
 
-def flagged_uses(by: User) -> list[Flagged]:
-    """Recorded additive uses today's rules refuse or want reviewed (nothing is changed)."""
+AUDIT_BATCHES = 500  # the newest batches with additive uses judged on one page view
+
+
+def flagged_uses(by: User, *, newest: int = AUDIT_BATCHES) -> list[Flagged]:
+    """Recorded additive uses today's rules refuse or want reviewed (nothing is changed),
+    in the *newest* batches that have additive uses (``flask rules audit`` reads them all)."""
     require_viewer(by)
     batches = db.session.scalars(
         select(Batch)
         .where(Batch.id.in_(select(AdditiveUse.batch_id)))
         .options(selectinload(Batch.additive_uses))
-        .order_by(Batch.id)
+        .order_by(Batch.id.desc())
+        .limit(newest)
     ).all()
     found = []
     for batch in batches:
@@ -124,3 +129,9 @@ def aliases(by: User) -> list[SubstanceAlias]:
     """The names regulators added, newest first."""
     require_viewer(by)
     return list(db.session.scalars(select(SubstanceAlias).order_by(SubstanceAlias.id.desc())).all())
+
+
+def incident_count(by: User) -> int:
+    """How many non-food substance reports there are."""
+    require_viewer(by)
+    return db.session.scalar(select(func.count()).select_from(NonFoodIncident)) or 0

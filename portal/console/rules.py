@@ -50,6 +50,7 @@ def index():
         categories=categories,
         comparison_names=rules.COMPARISON_ZH,
         alias_form=_alias_form(),
+        incident_count=rules.incident_count(acting_user()),
         aliases=rules.aliases(acting_user()),
     )
 
@@ -87,4 +88,5 @@ def incidents():
         "console/rules/incidents.html",
         incidents=rules.incidents(user),
         flagged=rules.flagged_uses(user),
+        newest=rules.AUDIT_BATCHES,
     )
