@@ -497,6 +497,38 @@ CASES = [
 ]
 
 
+# Exact sentences for refusals listed above without one (from the same rows).
+MESSAGES = {
+    "sucralose over the wine limit": over(
+        "三氯蔗糖",
+        "0.66",
+        "g/kg",
+        "黄酒（含红曲酒）",
+        "0.65",
+        "三氯蔗糖（CNS 19.016） 15.03 发酵酒（15.03.01 葡萄酒除外）",
+    ),
+    "calcium propionate over the tofu limit": over(
+        "丙酸及其钠盐、钙盐",
+        "2.516667",
+        "g/kg",
+        "豆制品",
+        "2.5",
+        "丙酸及其钠盐、钙盐（CNS 17.029、17.006、17.005） 04.04 豆类制品",
+    ),
+    "benzoic acid in wine": "黄酒（含红曲酒）中不得使用苯甲酸及其钠盐"
+    "（依据：GB 2760-2024 表A.1 苯甲酸及其钠盐（CNS 17.001、17.002））。",
+    "melamine": "“蛋白精、三聚氰胺”是非食用物质，任何食品中都不得添加（依据：食品中可能违法添加的"
+    "非食用物质名单 第1—5批汇总 表一 序号4（可能添加：乳及乳制品））；本次记录已报告监管部门。",
+    "borax in meatballs": "“硼酸与硼砂”是非食用物质，任何食品中都不得添加"
+    "（依据：食品中可能违法添加的非食用物质名单 第1—5批汇总 表一 序号5（可能添加：腐竹、肉丸、凉粉、凉皮、面条、饺子皮））；"
+    "本次记录已报告监管部门。",
+    "a volume for a limited additive": "安赛蜜（乙酰磺胺酸钾）有最大使用量，"
+    "用量请以 mg、g 或 kg 填写。",
+}
+for _case in CASES:
+    _case.message = MESSAGES.get(_case.label, _case.message)
+
+
 def count(db, model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 
