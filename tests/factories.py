@@ -7,7 +7,7 @@ is about and leave the rest. Rows are flushed (never committed), so the per-test
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import factory
 from factory.alchemy import SQLAlchemyModelFactory
@@ -82,7 +82,8 @@ class ProductCategoryFactory(BaseFactory):
 
 
 class WorkshopFactory(BaseFactory):
-    """An active workshop in a zone, with a certificate valid until 2027."""
+    """An active workshop in a zone, with a certificate issued a year ago and valid for two
+    more years (relative to today, so the registration gate never trips by the calendar)."""
 
     class Meta:
         model = Workshop
@@ -96,8 +97,8 @@ class WorkshopFactory(BaseFactory):
     zone = factory.SubFactory(ZoneFactory)
     status = WorkshopStatus.ACTIVE
     issuing_authority = "漳州市长泰区市场监督管理局"
-    cert_issued_on = date(2024, 1, 1)
-    cert_valid_until = date(2027, 1, 1)
+    cert_issued_on = factory.LazyFunction(lambda: date.today() - timedelta(days=365))
+    cert_valid_until = factory.LazyFunction(lambda: date.today() + timedelta(days=2 * 365))
 
 
 class SupplierFactory(BaseFactory):

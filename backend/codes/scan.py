@@ -40,6 +40,7 @@ from backend.observability.metrics import count_scan
 from backend.production.models import Batch, BatchInput, BatchState
 from backend.quality.models import Inspection, Sample, TestResult, Verdict
 from backend.registry.models import Product, Workshop, WorkshopStatus
+from backend.registry.standing import made_after_expiry, registration_standing, until_midnight
 from backend.video.public import workshop_cameras
 
 log = logging.getLogger(__name__)
@@ -182,7 +183,7 @@ def _code_from_database(code: str) -> dict:
 
 def batch_view(batch_id: int) -> dict:
     """The batch's consumer view and its JSON text, cached."""
-    ttl = current_app.config["SCAN_VIEW_TTL"]
+    ttl = until_midnight(current_app.config["SCAN_VIEW_TTL"])
     return get_or_set(batch_key(batch_id), lambda: _build_view(batch_id), ttl)
 
 
@@ -194,7 +195,7 @@ def batch_view_under(batch_id: int, generations: tuple[bytes, bytes]) -> fastpat
     SCAN_VIEW_CHECKED_TTL, at most half as long as the playback links they hand out work.
     """
     config = current_app.config
-    ttl = min(config["SCAN_VIEW_CHECKED_TTL"], config["PLAYBACK_LINK_TTL"] // 2)
+    ttl = until_midnight(min(config["SCAN_VIEW_CHECKED_TTL"], config["PLAYBACK_LINK_TTL"] // 2))
     tag = [g.decode() for g in generations]
     cached = cache().get(batch_key(batch_id))
     if cached is None or cached.get("generations") != tag:
@@ -236,6 +237,7 @@ def _build_view(batch_id: int) -> dict:
         )
     )
     product, workshop = batch.product, batch.workshop
+    standing = registration_standing(workshop)  # as of today: the view lives until midnight
     view = {
         "product": {
             "name": product.name,
@@ -279,6 +281,7 @@ def _build_view(batch_id: int) -> dict:
                 "valid_until": _iso(workshop.cert_valid_until),
                 "long_term": workshop.cert_long_term,
             },
+            "registration": standing.as_dict(),
         },
         "batch": {
             "batch_no": batch.batch_no,
@@ -289,6 +292,7 @@ def _build_view(batch_id: int) -> dict:
             "unit": batch.unit,
             "process": batch.process_notes,
             "hold_reason": batch.hold_reason,
+            "made_after_expiry": made_after_expiry(workshop, batch.produced_on),
             "raw_materials": [_raw_material(i) for i in batch.inputs],
             "additives": [
                 {

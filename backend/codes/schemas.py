@@ -84,6 +84,12 @@ class ScanViewSchema(Schema):
                 "registration_no": "XZF3506252024001",
                 "trademark": "四大桶",
                 "zone": {"code": "banli", "name_zh": "半里小作坊集中加工区"},
+                "registration": {
+                    "valid": False,
+                    "state": "expired",
+                    "valid_until": "2026-06-30",
+                    "message": "该作坊的登记证已于 2026-06-30 过期，尚未换证。",
+                },
             }
         }
     )
@@ -93,6 +99,7 @@ class ScanViewSchema(Schema):
                 "batch_no": "SDT-20261120-01",
                 "state": "released",
                 "produced_on": "2026-11-20",
+                "made_after_expiry": True,
                 "raw_materials": [
                     {
                         "material": "糯米",
