@@ -12,6 +12,7 @@ from datetime import date, timedelta
 import factory
 from factory.alchemy import SQLAlchemyModelFactory
 
+from backend.core.time import local_today
 from backend.extensions import db
 from backend.models import (
     Batch,
@@ -82,8 +83,8 @@ class ProductCategoryFactory(BaseFactory):
 
 
 class WorkshopFactory(BaseFactory):
-    """An active workshop in a zone, with a certificate issued a year ago and valid for two
-    more years (relative to today, so the registration gate never trips by the calendar)."""
+    """An active workshop in a zone, with a certificate valid for two more years (relative to
+    today, so the registration gate never trips by the calendar)."""
 
     class Meta:
         model = Workshop
@@ -97,8 +98,9 @@ class WorkshopFactory(BaseFactory):
     zone = factory.SubFactory(ZoneFactory)
     status = WorkshopStatus.ACTIVE
     issuing_authority = "漳州市长泰区市场监督管理局"
-    cert_issued_on = factory.LazyFunction(lambda: date.today() - timedelta(days=365))
-    cert_valid_until = factory.LazyFunction(lambda: date.today() + timedelta(days=2 * 365))
+    cert_issued_on = date(2024, 1, 1)
+    # Today in Asia/Shanghai (the day the gate and the fixtures' normaliser go by).
+    cert_valid_until = factory.LazyFunction(lambda: local_today() + timedelta(days=2 * 365))
 
 
 class SupplierFactory(BaseFactory):

@@ -9,6 +9,7 @@ from backend.production.ledger import verify_chains
 from backend.production.models import Batch, BatchState
 from backend.quality.models import TestResult, Verdict
 from backend.registry.models import Brand, Workshop, WorkshopStatus, Zone
+from backend.registry.standing import Standing, registration_standing
 
 URL = re.compile(r"https://yipin\.test/t/([0-9A-Z]{17})")
 
@@ -75,6 +76,29 @@ def test_seed_demo_builds_the_zone_once_and_prints_scannable_urls(db, runner, cl
     assert all(r.standard_limit_id for r in db.session.scalars(select(TestResult)))
 
     assert all(result.ok for result in verify_chains())
+
+    # Some certificates have expired (kept so, they show the gate): the scan of a batch made
+    # after the expiry says so, and the workshop can release nothing more.
+    expired = [
+        w
+        for w in db.session.scalars(select(Workshop).where(Workshop.status == WorkshopStatus.ACTIVE))
+        if registration_standing(w).state is Standing.EXPIRED
+    ]
+    assert expired
+    late = db.session.scalar(
+        select(UnitCode.code)
+        .join(Batch, UnitCode.batch_id == Batch.id)
+        .join(Workshop, Batch.workshop_id == Workshop.id)
+        .where(
+            Workshop.id.in_([w.id for w in expired]),
+            Batch.produced_on > Workshop.cert_valid_until,
+        )
+        .limit(1)
+    )
+    assert late is not None
+    view = client.get(f"/api/v1/scan/{late}").get_json()
+    assert view["batch"]["made_after_expiry"] is True
+    assert view["workshop"]["registration"]["state"] == "expired"
 
     # The home page shows the seeded zone.
     home = client.get("/").get_data(as_text=True)
