@@ -125,50 +125,74 @@ def batches(db, shop):
 def attempts(client, shop, batches):
     """Every trading action an operator takes, as (action, response)."""
     ws = shop.workshop.id
-    yield "open_batch", client.post(
-        f"{API}/workshops/{ws}/batches", json=open_body(shop), headers=shop.staff_headers
+    yield (
+        "open_batch",
+        client.post(
+            f"{API}/workshops/{ws}/batches", json=open_body(shop), headers=shop.staff_headers
+        ),
     )
-    yield "produce", client.post(
-        f"{API}/workshops/{ws}/ledgers/production",
-        json={"occurred_at": now_iso(), "batch_no": "G-MAKE", "process": "煮浆95℃"},
-        headers=shop.staff_headers,
+    yield (
+        "produce",
+        client.post(
+            f"{API}/workshops/{ws}/ledgers/production",
+            json={"occurred_at": now_iso(), "batch_no": "G-MAKE", "process": "煮浆95℃"},
+            headers=shop.staff_headers,
+        ),
     )
-    yield "produce", client.post(
-        f"{API}/workshops/{ws}/ledgers/additive_use",
-        json={
-            "occurred_at": now_iso(),
-            "batch_no": "G-MAKE",
-            "additive": "盐卤（氯化镁）",
-            "amount": "0.8",
-            "unit": "kg",
-            "purpose": "凝固剂",
-        },
-        headers=shop.staff_headers,
+    yield (
+        "produce",
+        client.post(
+            f"{API}/workshops/{ws}/ledgers/additive_use",
+            json={
+                "occurred_at": now_iso(),
+                "batch_no": "G-MAKE",
+                "additive": "盐卤（氯化镁）",
+                "amount": "0.8",
+                "unit": "kg",
+                "purpose": "凝固剂",
+            },
+            headers=shop.staff_headers,
+        ),
     )
-    yield "produce", client.post(
-        f"{API}/batches/G-MAKE/state",
-        json={"occurred_at": now_iso(), "to": "pending_release"},
-        headers=shop.staff_headers,
+    yield (
+        "produce",
+        client.post(
+            f"{API}/batches/G-MAKE/state",
+            json={"occurred_at": now_iso(), "to": "pending_release"},
+            headers=shop.staff_headers,
+        ),
     )
-    yield "release", client.post(
-        f"{API}/batches/G-PEND/state",
-        json={
-            "occurred_at": now_iso(),
-            "to": "released",
-            "inspection": {"inspection_cert_no": "CJ-G", "items": ["感官"], "result": "pass"},
-        },
-        headers=shop.owner_headers,
+    yield (
+        "release",
+        client.post(
+            f"{API}/batches/G-PEND/state",
+            json={
+                "occurred_at": now_iso(),
+                "to": "released",
+                "inspection": {"inspection_cert_no": "CJ-G", "items": ["感官"], "result": "pass"},
+            },
+            headers=shop.owner_headers,
+        ),
     )
-    yield "sell", client.post(
-        f"{API}/workshops/{ws}/ledgers/sale", json=sale_body("G-REL"), headers=shop.staff_headers
+    yield (
+        "sell",
+        client.post(
+            f"{API}/workshops/{ws}/ledgers/sale",
+            json=sale_body("G-REL"),
+            headers=shop.staff_headers,
+        ),
     )
-    yield "issue_codes", client.post(
-        f"{API}/batches/G-REL/codes", json={"count": 5}, headers=shop.owner_headers
+    yield (
+        "issue_codes",
+        client.post(f"{API}/batches/G-REL/codes", json={"count": 5}, headers=shop.owner_headers),
     )
-    yield "accept_raw", client.post(
-        f"{API}/workshops/{ws}/ledgers/raw_acceptance",
-        json=acceptance_body(),
-        headers=shop.staff_headers,
+    yield (
+        "accept_raw",
+        client.post(
+            f"{API}/workshops/{ws}/ledgers/raw_acceptance",
+            json=acceptance_body(),
+            headers=shop.staff_headers,
+        ),
     )
 
 
@@ -224,7 +248,9 @@ def test_the_messages_say_what_was_refused_and_when(client, db, shop, batches):
     put_in(db, shop.workshop, "expired")
     until = shop.workshop.cert_valid_until.isoformat()
     answer = client.post(
-        f"{API}/workshops/{shop.workshop.id}/batches", json=open_body(shop), headers=shop.staff_headers
+        f"{API}/workshops/{shop.workshop.id}/batches",
+        json=open_body(shop),
+        headers=shop.staff_headers,
     )
     assert answer.get_json()["message"] == f"本作坊的登记证已于 {until} 过期，换证前不能开批次。"
     english = client.post(
@@ -472,6 +498,8 @@ def test_the_public_profile_says_why(client, db, shop):
     expired = client.get(url).get_data(as_text=True)
     assert f"该作坊的登记证已于 {until} 过期，尚未换证。" in expired
     assert "登记证已过期" in expired and "在产" not in expired
+    directory = client.get("/workshops/").get_data(as_text=True)
+    assert directory.count("registration-tag") == 1 and "登记证已过期" in directory
     restore(db, shop.workshop, "expired")
     today = put_in(db, shop.workshop, "suspended")
     suspended = client.get(url).get_data(as_text=True)

@@ -81,7 +81,9 @@ def test_seed_demo_builds_the_zone_once_and_prints_scannable_urls(db, runner, cl
     # after the expiry says so, and the workshop can release nothing more.
     expired = [
         w
-        for w in db.session.scalars(select(Workshop).where(Workshop.status == WorkshopStatus.ACTIVE))
+        for w in db.session.scalars(
+            select(Workshop).where(Workshop.status == WorkshopStatus.ACTIVE)
+        )
         if registration_standing(w).state is Standing.EXPIRED
     ]
     assert expired
