@@ -507,3 +507,15 @@ def test_the_public_profile_says_why(client, db, shop):
     assert "停产整改" in suspended and "在产" not in suspended
     english = client.get(f"{url}?lang=en").get_data(as_text=True)
     assert f"ordered on {today} to stop production" in english
+
+
+def test_the_console_tells_the_regulator_the_gate_is_closed(client, db, shop):
+    from tests.support.console import logged_in
+
+    logged_in(client)
+    url = f"/console/registry/{shop.workshop.id}"
+    assert "registration-closed" not in client.get(url).get_data(as_text=True)
+    until = put_in(db, shop.workshop, "expired")
+    page = client.get(url).get_data(as_text=True)
+    assert "registration-closed" in page
+    assert f"该作坊的登记证已于 {until} 过期，尚未换证。" in page
