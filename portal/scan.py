@@ -57,9 +57,7 @@ def _cached_page(result: scans.ScanResult) -> list[str]:
 
 def _render(result: scans.ScanResult, expired: bool) -> list:
     """The page rendered and cut at the per-scan part: [head, tail, expired]."""
-    html = render_template(
-        "scan/page.html", v=result.view, expired=expired, marker=Markup(MARKER)
-    )
+    html = render_template("scan/page.html", v=result.view, expired=expired, marker=Markup(MARKER))
     return [*html.split(MARKER, 1), expired]
 
 

@@ -37,7 +37,7 @@ def test_a_released_batch_that_passed(client, db, wine):
     verify_lead(db)
     page = client.get(f"/t/{codes[0]}").get_data(as_text=True)
     html = panel(page)
-    assert 'tone-ok status-released' in html
+    assert "tone-ok status-released" in html
     words = text(html)
     assert words.startswith("✓ 已放行 半里红曲酒 半里林氏红曲酒坊")
     assert "生产日期 2026年11月20日" in words
@@ -117,9 +117,7 @@ def test_registration_valid_or_not(client, db, wine, registration):
     batch, codes = wine
     html = panel(client.get(f"/t/{codes[0]}").get_data(as_text=True))
     assert "登记证" not in html  # nothing said when nothing is known
-    registration.update(
-        valid=True, state="valid", valid_until=str(date(2028, 3, 1)), message=None
-    )
+    registration.update(valid=True, state="valid", valid_until=str(date(2028, 3, 1)), message=None)
     forget_batch(batch.id)
     html = panel(client.get(f"/t/{codes[0]}").get_data(as_text=True))
     assert "登记证 ✓ 有效 至 2028年3月1日" in text(html) and "tone-ok" in html

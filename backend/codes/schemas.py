@@ -71,7 +71,7 @@ class VerdictSchema(Schema):
     )
     date = fields.String(
         allow_none=True,
-        metadata={"description": "day of the deciding result (YYYY-MM-DD)", "example": "2026-11-22"},
+        metadata={"description": "day of the deciding result", "example": "2026-11-22"},
     )
 
 
