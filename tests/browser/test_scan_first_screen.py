@@ -54,7 +54,7 @@ def no_horizontal_overflow(page, width: int) -> None:
 
 @pytest.mark.parametrize("lang", ["zh_CN", "en"])
 @pytest.mark.parametrize("state", list(STATES))
-def test_the_first_screen_answers(site, chromium, state, lang):
+def test_the_first_screen_answers(site, chromium, state, lang):  # noqa: F811 (fixtures)
     context = chromium.new_context(viewport=PHONE, locale="zh-CN", device_scale_factor=1)
     watch = Watch(site)
     context.on("page", watch.attach)
