@@ -60,6 +60,7 @@ test('a released batch that passed: green, ✓ 已放行, product, workshop, dat
   expect(bare('#verdict')).toBe(`✓合格${vy}年${vm}月${vd}日`)
   expect(page.querySelector('#verdict').dom.className).toContain('tone-good')
   expect(page.querySelector('#registration')).toBeFalsy() // nothing known, nothing said
+  expect(text(page, '#scan-line')).toContain(`追溯码 ${body.code.code}`)
 })
 
 test('a held batch: amber, ! 已暂控, verdict pending (待检) with the screen day; the alert follows', async () => {
