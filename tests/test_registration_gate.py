@@ -48,6 +48,18 @@ def count(db, model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 
 
+def zh(day: str) -> str:
+    """A day as the public sentences write it in Chinese (2026年9月1日)."""
+    d = date.fromisoformat(day)
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def en(day: str) -> str:
+    """A day as the public sentences write it in English (September 1, 2026)."""
+    d = date.fromisoformat(day)
+    return f"{d:%B} {d.day}, {d.year}"
+
+
 def put_in(db, workshop, state: str) -> str:
     """Put *workshop* in *state* the way it happens; return the date the refusal names."""
     today = local_today()
@@ -439,17 +451,17 @@ def test_the_scan_says_the_registration_expired_and_flags_batches_made_after(
     registration = after["workshop"]["registration"]
     assert registration["valid"] is False and registration["state"] == "expired"
     assert registration["valid_until"] == until
-    assert registration["message"] == f"该作坊的登记证已于 {until} 过期，尚未换证。"
+    assert registration["message"] == f"该作坊的登记证已于 {zh(until)} 过期，尚未换证。"
     assert registration["message_en"].startswith("This workshop's registration certificate")
     assert after["batch"]["made_after_expiry"] is True
     before = client.get(f"{API}/scan/{coded['before']}").get_json()
     assert before["workshop"]["registration"]["state"] == "expired"
     assert before["batch"]["made_after_expiry"] is False
     page = client.get(f"/t/{coded['after']}").get_data(as_text=True)
-    assert f"该作坊的登记证已于 {until} 过期，尚未换证。" in page
-    assert f"本批次生产于作坊登记证过期（{until}）之后。" in page
+    assert f"该作坊的登记证已于 {zh(until)} 过期，尚未换证。" in page
+    assert "该批次生产时，作坊的登记证已过期。" in page
     english = client.get(f"/t/{coded['after']}?lang=en").get_data(as_text=True)
-    assert f"registration certificate expired on {until}" in english
+    assert f"registration certificate expired on {en(until)}" in english
 
 
 def test_the_scan_says_the_workshop_was_suspended_at_once(client, db, shop, coded):
@@ -459,9 +471,9 @@ def test_the_scan_says_the_workshop_was_suspended_at_once(client, db, shop, code
     today = put_in(db, shop.workshop, "suspended")
     registration = client.get(f"{API}/scan/{coded['after']}").get_json()["workshop"]["registration"]
     assert registration["state"] == "suspended" and registration["since"] == today
-    assert registration["message"] == f"该作坊已于 {today} 被责令停产整改。"
+    assert registration["message"] == f"该作坊已于 {zh(today)} 被责令停产整改。"
     page = client.get(f"/t/{coded['after']}").get_data(as_text=True)
-    assert f"该作坊已于 {today} 被责令停产整改。" in page
+    assert f"该作坊已于 {zh(today)} 被责令停产整改。" in page
     restore(db, shop.workshop, "suspended")
     registration = client.get(f"{API}/scan/{coded['after']}").get_json()["workshop"]["registration"]
     assert registration["valid"] is True
@@ -496,17 +508,17 @@ def test_the_public_profile_says_why(client, db, shop):
     assert "在产" in fine and "registration-alert" not in fine
     until = put_in(db, shop.workshop, "expired")
     expired = client.get(url).get_data(as_text=True)
-    assert f"该作坊的登记证已于 {until} 过期，尚未换证。" in expired
+    assert f"该作坊的登记证已于 {zh(until)} 过期，尚未换证。" in expired
     assert "登记证已过期" in expired and "在产" not in expired
     directory = client.get("/workshops/").get_data(as_text=True)
     assert directory.count("registration-tag") == 1 and "登记证已过期" in directory
     restore(db, shop.workshop, "expired")
     today = put_in(db, shop.workshop, "suspended")
     suspended = client.get(url).get_data(as_text=True)
-    assert f"该作坊已于 {today} 被责令停产整改。" in suspended
+    assert f"该作坊已于 {zh(today)} 被责令停产整改。" in suspended
     assert "停产整改" in suspended and "在产" not in suspended
     english = client.get(f"{url}?lang=en").get_data(as_text=True)
-    assert f"ordered on {today} to stop production" in english
+    assert f"ordered on {en(today)} to stop production" in english
 
 
 def test_the_console_tells_the_regulator_the_gate_is_closed(client, db, shop):
@@ -518,4 +530,4 @@ def test_the_console_tells_the_regulator_the_gate_is_closed(client, db, shop):
     until = put_in(db, shop.workshop, "expired")
     page = client.get(url).get_data(as_text=True)
     assert "registration-closed" in page
-    assert f"该作坊的登记证已于 {until} 过期，尚未换证。" in page
+    assert f"该作坊的登记证已于 {zh(until)} 过期，尚未换证。" in page

@@ -115,7 +115,10 @@ def test_seed_demo_builds_the_zone_once_and_prints_scannable_urls(db, runner, cl
         assert page.status_code == 200, code_text
         html = page.get_data(as_text=True)
         if code.batch.state in (BatchState.HELD, BatchState.RECALLED):
-            assert html.index('class="alert alert-danger"') < html.index("<h1>")
+            # the status panel's word comes before the product's name (the panel leads)
+            word = "已召回" if code.batch.state is BatchState.RECALLED else "已暂控"
+            assert html.index('class="status-panel') < html.index(word) < html.index("<h1>")
+            assert 'class="alert alert-danger"' in html
         api = client.get(f"/api/v1/scan/{code_text}").get_json()
         assert api["batch"]["batch_no"] == code.batch.batch_no
     for link in re.findall(r"https://yipin\.test(/01/\S+)", first.output):

@@ -39,6 +39,7 @@ from backend.extensions import db
 from backend.observability.metrics import count_scan
 from backend.production.models import Batch, BatchInput, BatchState
 from backend.quality.models import Inspection, Sample, TestResult, Verdict
+from backend.quality.sampling import batch_quality
 from backend.registry.models import Product, Workshop, WorkshopStatus
 from backend.registry.standing import made_after_expiry, registration_standing, until_midnight
 from backend.video.public import workshop_cameras
@@ -305,6 +306,7 @@ def _build_view(batch_id: int) -> dict:
             ],
         },
         "tests": _tests(batch.id),
+        "verdict": _verdict(batch),
         "inspection": _last_inspection(workshop.id),
         "cameras": _cameras(workshop.id),
     }
@@ -377,6 +379,44 @@ def _tests(batch_id: int) -> list[dict]:
             }
         )
     return out
+
+
+def _verdict(batch: Batch) -> dict:
+    """The batch's public test verdict for the status panel: "fail" on a standing lab fail,
+    "pending" while a positive rapid screen awaits the lab (or when nothing was tested),
+    "pass" when every standing result passes; with the day of the deciding result.
+
+    Only results judged against a verified limit decide: a result whose limit nobody has
+    checked against the official text is no public verdict: its passes count for nothing,
+    and a fail against it keeps the batch "pending".
+    """
+    quality = batch_quality(batch)
+    live = [
+        r
+        for r in quality.results
+        if r.id not in quality.superseded_ids and r.verdict is not Verdict.PENDING
+    ]
+
+    def verified(result: TestResult) -> bool:
+        return result.standard_limit is not None and result.standard_limit.verified
+
+    def day(results: list[TestResult]) -> str | None:
+        return _iso(max(r.tested_at for r in results).astimezone(SHANGHAI).date())
+
+    fails = [r for r in quality.lab_fails if verified(r)]
+    if fails:
+        return {"result": "fail", "date": day(fails)}
+    if quality.open_screens:
+        return {"result": "pending", "date": day(quality.open_screens)}
+    answered = {s.id for s in quality.results if s.verdict is Verdict.POSITIVE_SCREEN}
+    deciding = [r for r in live if r.id not in answered]
+    doubtful = [r for r in deciding if r.verdict is not Verdict.PASS]
+    if doubtful:  # a fail against a limit nobody has checked: no public verdict either way
+        return {"result": "pending", "date": day(doubtful)}
+    passes = [r for r in deciding if verified(r)]
+    if not passes:
+        return {"result": "pending", "date": None}
+    return {"result": "pass", "date": day(passes)}
 
 
 def _last_inspection(workshop_id: int) -> dict | None:

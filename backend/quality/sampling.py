@@ -1089,9 +1089,7 @@ def announcement_row(sample: Sample) -> dict:
     workshop, product, batch = sample.workshop, sample.product, sample.batch
     results = live_results(sample)
     failing = [r for r in results if r.verdict is Verdict.FAIL]
-    remarks = []
-    if any(r.standard_limit and not r.standard_limit.verified for r in results):
-        remarks.append(_("部分限量值尚待与标准原文核对。"))
+    remarks = []  # public: internal data-quality notes go in unverified_limits (console only)
     if len(results) < len(sample.results):
         remarks.append(_("含更正后的结果。"))
     trademark = workshop.trademark or (product.brand.name_zh if product.brand else None)
@@ -1131,6 +1129,9 @@ def announcement_row(sample: Sample) -> dict:
         },
         "testing_agency": sample.testing_agency,
         "remarks": " ".join(remarks),
+        "unverified_limits": any(
+            r.standard_limit is not None and not r.standard_limit.verified for r in results
+        ),
         "sampled_at": sample.sampled_at,
         "published_at": sample.published_at,
     }

@@ -21,7 +21,8 @@ import enum
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from flask_babel import force_locale
+from babel.dates import format_date
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -30,6 +31,8 @@ from backend.core.i18n import N_
 from backend.core.time import SHANGHAI, local_today, to_local
 from backend.extensions import db
 from backend.registry.models import Workshop, WorkshopStatus, WorkshopStatusChange
+
+DEFAULT_LOCALE = "zh_CN"
 
 
 class Standing(enum.StrEnum):
@@ -73,7 +76,6 @@ PUBLIC_MESSAGES_UNDATED = {
     Standing.SUSPENDED: N_("该作坊正在停产整改。"),
     Standing.CANCELLED: N_("该作坊已注销登记。"),
 }
-MADE_AFTER_EXPIRY = N_("本批次生产于作坊登记证过期（%(date)s）之后。")
 
 # What a refused operator reads: the state, its date and what was refused.
 REFUSALS = {
@@ -117,19 +119,18 @@ class RegistrationStanding:
 
     def message(self) -> str | None:
         """One sentence for the public in the request's language (None when valid)."""
-        template = self._public_template()
-        if template is None:
-            return None
-        if self.since is None:
-            return _(template)
-        return _(template, date=self.since.isoformat())
+        return self.message_in(str(get_locale() or DEFAULT_LOCALE))
 
     def message_in(self, locale: str) -> str | None:
-        """The public sentence in *locale* (for cached views shared by every language)."""
+        """The public sentence in *locale*, its date written as readers of that language
+        write it (2026年9月1日, September 1, 2026); for cached views shared by every
+        language, too."""
         template = self._public_template()
         if template is None:
             return None
-        variables = {} if self.since is None else {"date": self.since.isoformat()}
+        variables = {}
+        if self.since is not None:
+            variables["date"] = format_date(self.since, "long", locale=locale)
         if locale.startswith("zh"):
             return template % variables if variables else template
         with force_locale(locale):

@@ -5,6 +5,8 @@ screenshots go under $YIPIN_SCREENSHOTS)."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select
 
 from backend.accounts.models import User
@@ -83,7 +85,8 @@ def test_profile_and_scan_say_why_an_expired_or_suspended_workshop_may_not_trade
     page, watch = browse
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for state, (workshop_id, day, code) in _cases(site).items():
-        sentence = EXPECTED[state].format(day=day)
+        when = date.fromisoformat(day)
+        sentence = EXPECTED[state].format(day=f"{when.year}年{when.month}月{when.day}日")
 
         go(page, watch, f"{site.base}/workshops/{workshop_id}", f"profile ({state})")
         alert = page.locator(".registration-alert")
@@ -95,12 +98,14 @@ def test_profile_and_scan_say_why_an_expired_or_suspended_workshop_may_not_trade
         page.screenshot(path=str(SCREENSHOTS / f"registration-{state}-profile-phone.png"))
 
         go(page, watch, f"{site.base}/t/{code}", f"scan ({state})")
-        warning = page.locator(".registration-warning").first
+        # In the status panel, on the first screen of the phone.
+        warning = page.locator(".status-panel .registration-note")
         assert warning.is_visible() and sentence in warning.inner_text()
+        box = warning.bounding_box()
+        assert box is not None and box["y"] + box["height"] <= PHONE["height"], box
         if state == "expired":
-            made_after = page.locator("[data-made-after-expiry]")
-            assert made_after.is_visible() and "登记证过期" in made_after.inner_text()
-        warning.scroll_into_view_if_needed()
+            made_after = page.locator(".status-panel [data-made-after-expiry]")
+            assert made_after.is_visible() and "登记证已过期" in made_after.inner_text()
         page.screenshot(path=str(SCREENSHOTS / f"registration-{state}-scan-phone.png"))
         page.screenshot(
             path=str(SCREENSHOTS / f"registration-{state}-scan-phone-full.png"), full_page=True
