@@ -234,10 +234,16 @@ def test_only_the_workshops_products_of_allowed_categories(client, db, shop):
         ).status_code
         == 201
     )
-    shop.workshop.status = WorkshopStatus.SUSPENDED
+    # A workshop that is only filed does not make food yet; a suspended one may not
+    # (tests/test_registration_gate.py has the whole gate).
+    shop.workshop.status = WorkshopStatus.FILED
     db.session.flush()
     answer = client.post(url, json=open_body(shop), headers=shop.staff_headers)
     assert answer.status_code == 409 and answer.get_json()["error"] == "workshop_not_producing"
+    shop.workshop.status = WorkshopStatus.SUSPENDED
+    db.session.flush()
+    answer = client.post(url, json=open_body(shop), headers=shop.staff_headers)
+    assert answer.status_code == 409 and answer.get_json()["error"] == "workshop_suspended"
 
 
 def test_batch_numbers_are_unique(client, db, shop):

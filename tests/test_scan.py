@@ -40,9 +40,9 @@ def test_api_scan_shows_the_whole_story(client, db, wine):
     material = view["batch"]["raw_materials"][0]
     assert material["supplier"]["name"] == "古田县红曲米厂"
     assert material["acceptance"]["result"] == "accepted"
-    # The lead result was judged by a limit not yet checked against GB 2762-2022's text: an
-    # unverified number makes no public verdict, so the consumer sees no test for it.
-    assert view["tests"] == []
+    test = view["tests"][0]
+    assert (test["item_code"], test["verdict"], test["kind"]) == ("lead", "pass", "lab")
+    assert test["limit"]["value"] == "0.5" and test["limit"]["verified"] is False
     assert view["inspection"]["outcome"] == "satisfactory"
     camera = view["cameras"][0]
     assert camera["live"] is False and camera["live_from"] == "06:00"
@@ -94,7 +94,10 @@ def test_held_and_recalled_batches_say_so_first(client, db, wine):
     change_state(batch, BatchState.RECALLED, reason="实验室确认不合格")
     page = client.get(f"/t/{codes[0]}").get_data(as_text=True)
     assert "已召回" in page
-    assert page.index("该批次产品已召回") < page.index("半里红曲酒</h1>")
+    # the status panel says so first, before the product's name; the alert follows it
+    panel = page.index('class="status-panel tone-danger status-recalled"')
+    assert panel < page.index("已召回</p>") < page.index("半里红曲酒</h1>")
+    assert page.index("半里红曲酒</h1>") < page.index("该批次产品已召回")
 
 
 def test_expired_and_suspicious_codes_are_flagged(client, db, wine, app):

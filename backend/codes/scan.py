@@ -39,7 +39,9 @@ from backend.extensions import db
 from backend.observability.metrics import count_scan
 from backend.production.models import Batch, BatchInput, BatchState
 from backend.quality.models import Inspection, Sample, TestResult, Verdict
+from backend.quality.sampling import batch_quality
 from backend.registry.models import Product, Workshop, WorkshopStatus
+from backend.registry.standing import made_after_expiry, registration_standing, until_midnight
 from backend.video.public import workshop_cameras
 
 log = logging.getLogger(__name__)
@@ -182,7 +184,7 @@ def _code_from_database(code: str) -> dict:
 
 def batch_view(batch_id: int) -> dict:
     """The batch's consumer view and its JSON text, cached."""
-    ttl = current_app.config["SCAN_VIEW_TTL"]
+    ttl = until_midnight(current_app.config["SCAN_VIEW_TTL"])
     return get_or_set(batch_key(batch_id), lambda: _build_view(batch_id), ttl)
 
 
@@ -194,7 +196,7 @@ def batch_view_under(batch_id: int, generations: tuple[bytes, bytes]) -> fastpat
     SCAN_VIEW_CHECKED_TTL, at most half as long as the playback links they hand out work.
     """
     config = current_app.config
-    ttl = min(config["SCAN_VIEW_CHECKED_TTL"], config["PLAYBACK_LINK_TTL"] // 2)
+    ttl = until_midnight(min(config["SCAN_VIEW_CHECKED_TTL"], config["PLAYBACK_LINK_TTL"] // 2))
     tag = [g.decode() for g in generations]
     cached = cache().get(batch_key(batch_id))
     if cached is None or cached.get("generations") != tag:
@@ -236,6 +238,7 @@ def _build_view(batch_id: int) -> dict:
         )
     )
     product, workshop = batch.product, batch.workshop
+    standing = registration_standing(workshop)  # as of today: the view lives until midnight
     view = {
         "product": {
             "name": product.name,
@@ -279,6 +282,7 @@ def _build_view(batch_id: int) -> dict:
                 "valid_until": _iso(workshop.cert_valid_until),
                 "long_term": workshop.cert_long_term,
             },
+            "registration": standing.as_dict(),
         },
         "batch": {
             "batch_no": batch.batch_no,
@@ -289,6 +293,7 @@ def _build_view(batch_id: int) -> dict:
             "unit": batch.unit,
             "process": batch.process_notes,
             "hold_reason": batch.hold_reason,
+            "made_after_expiry": made_after_expiry(workshop, batch.produced_on),
             "raw_materials": [_raw_material(i) for i in batch.inputs],
             "additives": [
                 {
@@ -301,6 +306,7 @@ def _build_view(batch_id: int) -> dict:
             ],
         },
         "tests": _tests(batch.id),
+        "verdict": _verdict(batch),
         "inspection": _last_inspection(workshop.id),
         "cameras": _cameras(workshop.id),
     }
@@ -347,8 +353,6 @@ def _tests(batch_id: int) -> list[dict]:
         if result.id in superseded:
             continue
         limit = result.standard_limit
-        if limit is not None and not limit.verified:
-            continue  # an unverified limit makes no public verdict (console only)
         out.append(
             {
                 "item_code": result.item_code,
@@ -375,6 +379,44 @@ def _tests(batch_id: int) -> list[dict]:
             }
         )
     return out
+
+
+def _verdict(batch: Batch) -> dict:
+    """The batch's public test verdict for the status panel: "fail" on a standing lab fail,
+    "pending" while a positive rapid screen awaits the lab (or when nothing was tested),
+    "pass" when every standing result passes; with the day of the deciding result.
+
+    Only results judged against a verified limit decide: a result whose limit nobody has
+    checked against the official text is no public verdict: its passes count for nothing,
+    and a fail against it keeps the batch "pending".
+    """
+    quality = batch_quality(batch)
+    live = [
+        r
+        for r in quality.results
+        if r.id not in quality.superseded_ids and r.verdict is not Verdict.PENDING
+    ]
+
+    def verified(result: TestResult) -> bool:
+        return result.standard_limit is not None and result.standard_limit.verified
+
+    def day(results: list[TestResult]) -> str | None:
+        return _iso(max(r.tested_at for r in results).astimezone(SHANGHAI).date())
+
+    fails = [r for r in quality.lab_fails if verified(r)]
+    if fails:
+        return {"result": "fail", "date": day(fails)}
+    if quality.open_screens:
+        return {"result": "pending", "date": day(quality.open_screens)}
+    answered = {s.id for s in quality.results if s.verdict is Verdict.POSITIVE_SCREEN}
+    deciding = [r for r in live if r.id not in answered]
+    doubtful = [r for r in deciding if r.verdict is not Verdict.PASS]
+    if doubtful:  # a fail against a limit nobody has checked: no public verdict either way
+        return {"result": "pending", "date": day(doubtful)}
+    passes = [r for r in deciding if verified(r)]
+    if not passes:
+        return {"result": "pending", "date": None}
+    return {"result": "pass", "date": day(passes)}
 
 
 def _last_inspection(workshop_id: int) -> dict | None:

@@ -61,6 +61,20 @@ class ScanSectionSchema(Schema):
     )
 
 
+class VerdictSchema(Schema):
+    """The batch's public test verdict, as the status panel shows it: from results judged
+    against verified limits only; "pending" while a rapid screen awaits the lab or nothing
+    decides."""
+
+    result = fields.String(
+        validate=validate.OneOf(["pass", "fail", "pending"]), metadata={"example": "pass"}
+    )
+    date = fields.String(
+        allow_none=True,
+        metadata={"description": "day of the deciding result", "example": "2026-11-22"},
+    )
+
+
 class ScanViewSchema(Schema):
     """The consumer view: alerts first, then the product, workshop, batch and tests."""
 
@@ -84,6 +98,12 @@ class ScanViewSchema(Schema):
                 "registration_no": "XZF3506252024001",
                 "trademark": "四大桶",
                 "zone": {"code": "banli", "name_zh": "半里小作坊集中加工区"},
+                "registration": {
+                    "valid": False,
+                    "state": "expired",
+                    "valid_until": "2026-06-30",
+                    "message": "该作坊的登记证已于 2026年6月30日 过期，尚未换证。",
+                },
             }
         }
     )
@@ -93,6 +113,7 @@ class ScanViewSchema(Schema):
                 "batch_no": "SDT-20261120-01",
                 "state": "released",
                 "produced_on": "2026-11-20",
+                "made_after_expiry": True,
                 "raw_materials": [
                     {
                         "material": "糯米",
@@ -127,6 +148,7 @@ class ScanViewSchema(Schema):
             ],
         },
     )
+    verdict = fields.Nested(VerdictSchema)
     inspection = fields.Dict(
         allow_none=True, metadata={"example": {"date": "2026-09-01", "outcome": "satisfactory"}}
     )

@@ -6,7 +6,9 @@ Rules:
 
 - A batch is of one of the workshop's own active products, of a category its registration
   certificate allows (the category or one of its parents is on the certificate), and only
-  while the workshop produces (active or upgraded).
+  while the workshop may trade (:func:`backend.registry.standing.require_trading`: active
+  or upgraded, certificate not expired): opening, producing, additives and release are
+  refused otherwise.
 - Its inputs are accepted lots of the same workshop, received on or before the production
   day and not expired on it, each at most what is left of the lot: the lot's quantity minus
   every batch input so far. The workshop's row is locked first (PostgreSQL) and the totals
@@ -44,7 +46,6 @@ from backend.production.access import (
     require_supervisor,
 )
 from backend.production.batches import STATE_NAMES_ZH, change_state
-from backend.production.checklist import PRODUCING
 from backend.production.models import (
     AcceptanceResult,
     AdditiveUse,
@@ -59,6 +60,7 @@ from backend.quality import additives, sampling
 from backend.quality.models import StandardLimit
 from backend.quality.standards import category_chain
 from backend.registry.models import Product, Workshop
+from backend.registry.standing import Action, require_trading
 
 S = BatchState
 ADDITIVE_STATES = (S.DRAFT, S.IN_PRODUCTION)
@@ -135,11 +137,6 @@ def _lock_workshop(workshop_id: int) -> Workshop:
     if workshop is None:
         raise NotFound(_("作坊不存在。"), slug="workshop_not_found")
     return workshop
-
-
-def _require_producing(workshop: Workshop) -> None:
-    if workshop.status not in PRODUCING:
-        raise Conflict(_("作坊当前不在生产状态，不能开批次或投产。"), slug="workshop_not_producing")
 
 
 def _new_batch_no(workshop: Workshop, produced_on) -> str:
@@ -257,7 +254,7 @@ def open_batch(workshop_id: int, user: User, data: dict) -> Batch:
     require_operator(user, workshop_id)
     st = entries.stamp(user, data)
     workshop = _lock_workshop(workshop_id)
-    _require_producing(workshop)
+    require_trading(workshop, Action.OPEN_BATCH)
     product = _check_product(workshop, data["product_id"])
     today = local_today()
     produced_on = data.get("produced_on") or st.business_date
@@ -315,6 +312,7 @@ def add_additive(batch: Batch, user: User, data: dict) -> AdditiveResult:
     (:func:`backend.quality.additives.judge`); refused when a verified rule forbids it."""
     require_operator(user, batch.workshop_id)
     st = entries.stamp(user, data)
+    require_trading(batch.workshop, Action.PRODUCE)
     if batch.state not in ADDITIVE_STATES:
         raise Conflict(
             _(
@@ -376,6 +374,7 @@ def record_progress(workshop_id: int, user: User, data: dict) -> LedgerEntry:
     require_operator(user, workshop_id)
     st = entries.stamp(user, data)
     batch = workshop_batch(workshop_id, data["batch_no"])
+    require_trading(batch.workshop, Action.PRODUCE)
     if batch.state is not S.IN_PRODUCTION:
         raise Conflict(
             _(
@@ -452,8 +451,9 @@ def move_batch(batch: Batch, user: User, data: dict) -> Batch:
         return action(batch, reason, user)
     require_operator(user, batch.workshop_id, owner=to is S.RELEASED)
     st = entries.stamp(user, body)
+    # The gate (registration valid, not suspended or cancelled) before anything is written.
+    require_trading(batch.workshop, Action.RELEASE if to is S.RELEASED else Action.PRODUCE)
     if to is S.IN_PRODUCTION:
-        _require_producing(db.session.get(Workshop, batch.workshop_id))
         change_state(batch, to, reason=reason, by_user_id=user.id, at=st.occurred_at)
     elif to is S.PENDING_RELEASE:
         change_state(batch, to, reason=reason, by_user_id=user.id, at=st.occurred_at)

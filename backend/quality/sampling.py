@@ -1091,7 +1091,8 @@ def announcement_row(sample: Sample, *, public: bool = True) -> dict:
 
     Public rows carry only results judged by verified limits (an unverified number makes no
     public verdict; with none left the conclusion is "pending"); the console's rows
-    (*public* false) carry them all and say which limits are unverified.
+    (*public* false) carry them all; ``unverified_limits`` tells the console some limits
+    are unverified (a flag, never a note in the remarks).
     """
     workshop, product, batch = sample.workshop, sample.product, sample.batch
     results = live_results(sample)
@@ -1102,9 +1103,7 @@ def announcement_row(sample: Sample, *, public: bool = True) -> dict:
     if public:
         results = [r for r in live if r.standard_limit is None or r.standard_limit.verified]
     failing = [r for r in results if r.verdict is Verdict.FAIL]
-    remarks = []
-    if not public and any(r.standard_limit and not r.standard_limit.verified for r in live):
-        remarks.append(_("部分限量值尚待与标准原文核对。"))
+    remarks = []  # internal data-quality notes go in unverified_limits (console only)
     if len(live) < len(sample.results):
         remarks.append(_("含更正后的结果。"))
     trademark = workshop.trademark or (product.brand.name_zh if product.brand else None)
@@ -1144,6 +1143,9 @@ def announcement_row(sample: Sample, *, public: bool = True) -> dict:
         },
         "testing_agency": sample.testing_agency,
         "remarks": " ".join(remarks),
+        "unverified_limits": any(
+            r.standard_limit is not None and not r.standard_limit.verified for r in live
+        ),
         "sampled_at": sample.sampled_at,
         "published_at": sample.published_at,
     }
