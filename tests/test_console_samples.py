@@ -182,7 +182,9 @@ def test_a_rapid_positive_holds_the_batch_and_the_scan_shows_it(client, db, site
     assert view["alerts"][0]["kind"] == "held" and view["batch"]["state"] == "held"
     assert rapid_no in view["alerts"][0]["reason"]
     scan_page = text(client.get(f"/t/{code}"))
-    assert scan_page.index("该批次产品已暂停销售") < scan_page.index("半里红曲酒</h1>")
+    # the answer first: the status panel says 已暂控 before the name, the alert follows it
+    assert scan_page.index("已暂控") < scan_page.index("半里红曲酒</h1>")
+    assert "该批次产品已暂停销售" in scan_page
 
     listed = text(client.get("/console/samples/?awaiting=1"))
     assert rapid_no in listed and f"{rapid_no}-FJ" in listed and "CJ-1" not in listed
@@ -228,7 +230,8 @@ def test_a_lab_fail_and_the_regulators_recall_show_recalled(client, db, site):
     assert view["alerts"][0]["reason"] == "实验室确认苯甲酸不合格，召回。"
     scan_page = text(client.get(f"/t/{code}"))
     assert "已召回" in scan_page
-    assert scan_page.index("该批次产品已召回") < scan_page.index("半里红曲酒</h1>")
+    assert scan_page.index("已召回") < scan_page.index("半里红曲酒</h1>")
+    assert "该批次产品已召回" in scan_page
 
 
 def test_a_lab_pass_lets_the_regulator_release(client, db, site):

@@ -128,7 +128,8 @@ def test_a_rapid_positive_holds_the_batch_and_a_lab_fail_plus_recall_shows_recal
     assert view["batch"]["state"] == "held"
     assert any(t["verdict"] == "positive_screen" for t in view["tests"])
     page = client.get(f"/t/{code}").get_data(as_text=True)
-    assert page.index("该批次产品已暂停销售") < page.index("半里红曲酒</h1>")
+    assert page.index("已暂控") < page.index("半里红曲酒</h1>")  # the status panel first
+    assert "该批次产品已暂停销售" in page
     assert rapid_no in page
 
     task = client.get(f"/api/v1/samples/{rapid_no}-FJ", headers=site.headers["inspector"])
@@ -166,7 +167,8 @@ def test_a_rapid_positive_holds_the_batch_and_a_lab_fail_plus_recall_shows_recal
     assert view["alerts"][0]["reason"] == "实验室确认苯甲酸不合格，召回。"
     page = client.get(f"/t/{code}").get_data(as_text=True)
     assert "已召回" in page
-    assert page.index("该批次产品已召回") < page.index("半里红曲酒</h1>")
+    assert page.index("已召回") < page.index("半里红曲酒</h1>")  # the status panel first
+    assert "该批次产品已召回" in page
     english = client.get(f"/t/{code}?lang=en").get_data(as_text=True)
     assert "recalled" in english.lower()
 

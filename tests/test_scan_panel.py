@@ -106,6 +106,8 @@ def registration(monkeypatch):
         built = original(batch_id)
         if state:
             built["view"]["workshop"]["registration"] = dict(state)
+        else:  # nothing known: as if the standing had not been built
+            built["view"]["workshop"].pop("registration", None)
         return built
 
     original = scans._build_view
