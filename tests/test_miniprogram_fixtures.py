@@ -587,9 +587,17 @@ def test_consumer_journey(clock, client, db, day, fake_wechat):
         422,
         json={"content": "", "code": codes[0]},
     )
-    for _ in range(21):
+    for _ in range(20):  # one client's reloads: no warning
         client.get(f"{API}/scan/{codes[2]}")
-    rec.call("scan_repeated", "GET", "/scan/{code}", f"/scan/{codes[2]}", 200)
+    client.get(f"{API}/scan/{codes[2]}", environ_base={"REMOTE_ADDR": "202.106.0.20"})  # 北京
+    rec.call(  # and then from 新疆 (the server reads the region from the address): a warning
+        "scan_repeated",
+        "GET",
+        "/scan/{code}",
+        f"/scan/{codes[2]}",
+        200,
+        environ_base={"REMOTE_ADDR": "61.128.114.133"},
+    )
     client.post(
         f"{API}/batches/{number}/hold",
         json={"reason": "快检阳性，等待实验室确认"},

@@ -662,7 +662,8 @@ def _scan_fast(
 
 def scan_section(state: ScanState, now: datetime, *, recorded: bool = True) -> dict:
     """This scan's number, the first scan's time and a neutral notice (第 N 次查询，首次查询于
-    …): how often a code was looked up is a fact, not a warning. *visitor_repeat* says this
+    <day>; the exact time is in first_scanned_at): how often a code was looked up is a fact,
+    not a warning. *visitor_repeat* says this
     visitor looked it up before; *recorded* is false for a request that was not a scan."""
     first_at = _aware(state.first_at)
     repeat = state.count > 1 and first_at is not None and first_at < now
@@ -677,9 +678,9 @@ def scan_section(state: ScanState, now: datetime, *, recorded: bool = True) -> d
     }
     if repeat:
         section["notice"] = _(
-            "第 %(n)s 次查询，首次查询于 %(time)s",
+            "第 %(n)s 次查询，首次查询于 %(date)s",
             n=state.count,
-            time=_moment_text(first.astimezone(SHANGHAI)),
+            date=_day_text(first.astimezone(SHANGHAI)),
         )
     return section
 
@@ -691,11 +692,11 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC)
 
 
-def _moment_text(moment: datetime) -> str:
-    """A local time as the reader writes it: 2026年12月05日 14:03, or 2026-12-05 14:03."""
+def _day_text(day: datetime) -> str:
+    """A day as the reader writes it: 2026年12月05日 in Chinese, 2026-12-05 otherwise."""
     if current_locale_id().startswith("zh"):
-        return f"{moment.year}年{moment.month:02d}月{moment.day:02d}日 {moment:%H:%M}"
-    return f"{moment.date().isoformat()} {moment:%H:%M}"
+        return f"{day.year}年{day.month:02d}月{day.day:02d}日"
+    return day.date().isoformat()
 
 
 # -- counterfeit evidence ---------------------------------------------------------------
