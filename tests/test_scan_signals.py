@@ -233,3 +233,28 @@ def test_a_fresh_redis_state_keeps_the_database_history(client, db, wine, on_red
     assert counterfeit(body)["evidence"][0]["kind"] == "distant_regions"
     again = scan(client, codes[0], BEIJING)
     assert again["scan"]["visitor_repeat"] is True
+
+
+def test_without_redis_a_hold_reaches_another_workers_copies_at_once(
+    client, db, wine, app, monkeypatch
+):
+    """Each worker's copies of a view (and of its rendered page) are checked against the
+    batch's generation in the database: the other worker's next scan shows the hold."""
+    from backend.codes.fastpath import LocalEntries
+    from backend.production.batches import change_state
+
+    batch, codes = wine
+    other = LocalEntries()
+    monkeypatch.setitem(app.extensions, "scan_entries", other)
+    assert scan(client, codes[0])["alerts"] == []
+    assert "暂停销售" not in client.get(f"/t/{codes[0]}").get_data(as_text=True)
+    assert other.view(batch.id) is not None  # this worker holds the released view
+    monkeypatch.setitem(app.extensions, "scan_entries", LocalEntries())  # another worker
+    change_state(batch, BatchState.HELD, reason="复检")
+    db.session.commit()
+    monkeypatch.setitem(app.extensions, "scan_entries", other)
+    assert scan(client, codes[0])["alerts"][0]["kind"] == "held"
+    assert "暂停销售" in client.get(f"/t/{codes[1]}").get_data(as_text=True)
+    from backend.codes.scan import batch_view
+
+    assert batch_view(batch.id)["view"]["batch"]["state"] == "held"  # what other pages read

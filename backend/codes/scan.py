@@ -31,9 +31,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from backend.codes import fastpath, regions
-from backend.codes.caching import batch_key, code_key
+from backend.codes.caching import batch_key
 from backend.codes.gs1 import is_valid_gtin14
-from backend.codes.models import CodeStatus, ScanChannel, UnitCode
+from backend.codes.models import CodeStatus, ScanChannel, ScanGeneration, UnitCode
 from backend.codes.recorder import (
     History,
     ScanState,
@@ -58,7 +58,6 @@ from backend.registry.models import Product, Workshop, WorkshopStatus
 from backend.video.public import workshop_cameras
 
 log = logging.getLogger(__name__)
-CODE_TTL = 3600
 MAX_LINK_LENGTH = 2048
 DIGITAL_LINK = re.compile(r"^/01/(\d{14})/10/([^/]{1,20})/21/([^/]{1,64})/?$")
 NOT_RELEASED = frozenset({BatchState.DRAFT, BatchState.IN_PRODUCTION, BatchState.PENDING_RELEASE})
@@ -180,18 +179,6 @@ def _keyed_hmac(salt: str) -> hmac.HMAC:
 # -- the cached parts ---------------------------------------------------------------------
 
 
-def lookup(code: str) -> CodeInfo:
-    """The active code *code*, from the cache or the database; NotFound otherwise."""
-    key = code_key(code)
-    data = cache().get(key)
-    if data is None:
-        data = _code_from_database(code)
-        for name in ("scanned", "count", "first_at"):
-            del data[name]
-        cache().set(key, data, CODE_TTL)
-    return CodeInfo(**data)
-
-
 class VoidedCode(NotFound):
     """A voided code was scanned: answered like an unknown code (404, ``code_not_found``:
     it no longer speaks for any product), with the counterfeit warning that names why in
@@ -235,9 +222,26 @@ def _code_from_database(code: str) -> dict:
 
 
 def batch_view(batch_id: int) -> dict:
-    """The batch's consumer view and its JSON text, cached."""
+    """The batch's consumer view and its JSON text, cached: in Redis for SCAN_VIEW_TTL
+    (and dropped on change); without Redis, this worker's copy checked against the batch's
+    generations in the database (so another worker's hold shows at once)."""
+    if getattr(cache(), "client", None) is None:
+        entry = _checked_view(batch_id, read_generations(batch_id))
+        return {"view": entry.view, "json": entry.json}
     ttl = current_app.config["SCAN_VIEW_TTL"]
     return get_or_set(batch_key(batch_id), lambda: _build_view(batch_id), ttl)
+
+
+def read_generations(batch_id: int) -> tuple[int, int]:
+    """The batch's view generations in the database (batch, every batch); 0 when never
+    raised."""
+    rows = db.session.execute(
+        select(ScanGeneration.batch_id, ScanGeneration.value).where(
+            ScanGeneration.batch_id.in_((batch_id, 0))
+        )
+    ).all()
+    found = {row.batch_id: row.value for row in rows}
+    return found.get(batch_id, 0), found.get(0, 0)
 
 
 def batch_view_under(batch_id: int, generations: tuple[bytes, bytes]) -> fastpath.ViewEntry:
@@ -554,7 +558,8 @@ def _checked_view(batch_id: int, generations: tuple[int, int]) -> fastpath.ViewE
     the shared copy (a miss while Redis is away: built from the database).
     """
     if getattr(cache(), "client", None) is not None:
-        cached = batch_view(batch_id)
+        ttl = current_app.config["SCAN_VIEW_TTL"]
+        cached = get_or_set(batch_key(batch_id), lambda: _build_view(batch_id), ttl)
         return fastpath.ViewEntry(cached["view"], cached["json"], (b"-", b"-"), 0.0, None)
     tag = tuple(str(g).encode() for g in generations)
     local = fastpath.entries()
