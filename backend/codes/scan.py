@@ -41,6 +41,7 @@ from backend.codes.recorder import (
     count_in_database,
     ensure_flusher,
     record_in_database,
+    writer_lock,
 )
 from backend.codes.services import parse_code
 from backend.codes.urls import digital_link, scan_url
@@ -532,18 +533,20 @@ def _scan_in_database(code_text: str, event: dict, link: tuple[str, str] | None)
     ones is rebuilt, so a hold or recall shows on the very next scan in every worker.
     """
     now = event["scanned_at"]
-    try:
-        counted = count_in_database(code_text, now)
-        if counted is None:
-            refuse_missing(code_text)
-        entry = _checked_view(counted.batch_id, counted.generations)
-        if link is not None:
-            check_link(entry.view, link)
-        state = record_in_database(counted, {"code_id": counted.id, **event}, visitor_since(now))
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
+    with writer_lock.held():
+        try:
+            counted = count_in_database(code_text, now)
+            if counted is None:
+                refuse_missing(code_text)
+            entry = _checked_view(counted.batch_id, counted.generations)
+            if link is not None:
+                check_link(entry.view, link)
+            event = {"code_id": counted.id, **event}
+            state = record_in_database(counted, event, visitor_since(now))
+            db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            raise
     code = CodeInfo(counted.id, code_text, counted.batch_id, counted.kind, counted.serial)
     view = entry.view
     section = scan_section(state, now)
