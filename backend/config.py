@@ -215,6 +215,7 @@ class Config:
         _check_storage(settings)
         _check_streaming(settings)
         _check_operations(settings)
+        _check_scan_signals(settings)
 
 
 class DevelopmentConfig(Config):
@@ -495,3 +496,16 @@ def _check_streaming(settings: dict) -> None:
     interval = settings.get("SNAPSHOT_INTERVAL", 300)
     if interval != 0 and interval < 30:
         raise ConfigError("SNAPSHOT_INTERVAL must be 0 (no snapshots) or at least 30 seconds.")
+
+
+def _check_scan_signals(settings: dict) -> None:
+    """Raise :class:`ConfigError` unless the counterfeit-signal settings make sense."""
+    for name, low, high in (
+        ("SCAN_WARNING_THRESHOLD", 2, 10_000),
+        ("SCAN_DISTANT_KM", 100, 10_000),
+        ("SCAN_DISTANT_HOURS", 1, 72),
+        ("SCAN_VISITOR_WINDOW", 60, 366 * 86400),
+    ):
+        value = settings.get(name, low)
+        if not low <= value <= high:
+            raise ConfigError(f"{name} must be between {low} and {high} (it is {value}).")
