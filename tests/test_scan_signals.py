@@ -9,6 +9,7 @@ Each case runs without Redis (the database path) and on the machine's Redis (the
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -101,7 +102,7 @@ def test_two_far_apart_provinces_within_hours_warn_and_name_them(client, db, win
     (evidence,) = alert["evidence"]
     assert evidence["kind"] == "distant_regions"
     assert evidence["message"] == (
-        "此码在 6 小时内先后在北京市和新疆维吾尔自治区被查询，两地相距约 2410 公里。"
+        "此码在 6 小时内分别在北京市和新疆维吾尔自治区被查询，两地相距约 2410 公里。"
     )
     assert alert["message"] == "谨防假冒：" + evidence["message"]
     page = client.get(f"/t/{codes[0]}").get_data(as_text=True)
@@ -258,3 +259,20 @@ def test_without_redis_a_hold_reaches_another_workers_copies_at_once(
     from backend.codes.scan import batch_view
 
     assert batch_view(batch.id)["view"]["batch"]["state"] == "held"  # what other pages read
+
+
+def test_far_apart_scans_count_only_within_hours_and_then_stay(client, db, wine, path):
+    import time_machine
+
+    _, codes = wine
+    start = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+    with time_machine.travel(start, tick=False):
+        scan(client, codes[0], BEIJING)
+        scan(client, codes[1], BEIJING)
+    with time_machine.travel(start + timedelta(hours=7), tick=False):
+        assert counterfeit(scan(client, codes[0], URUMQI)) is None  # 7 h apart: travel
+    with time_machine.travel(start + timedelta(hours=5), tick=False):
+        assert counterfeit(scan(client, codes[1], URUMQI)) is not None  # 5 h: evidence
+    with time_machine.travel(start + timedelta(days=2), tick=False):
+        later = scan(client, codes[1], BEIJING)  # the evidence outlives later scans
+        assert counterfeit(later)["evidence"][0]["kind"] == "distant_regions"

@@ -43,6 +43,8 @@ from backend.codes.recorder import (
     History,
     RedisRecorder,
     ScanState,
+    distant_of,
+    keep_distant,
     province_of,
     provinces_from,
     state_fields,
@@ -111,8 +113,9 @@ return {'ok', generation(KEYS[1], epoch())}
 # visitor's hash or '', the network's hash or '', the scan's Unix time, and how many
 # visitors and networks a state remembers at most. The state's fields: count, first, pl
 # (provinces and their latest scans, "name<TAB>time" lines), v:<visitor> (latest scan), nv,
-# n:<network>, nn. The reply: 'ok', the count, the first scan before this one, the
-# visitor's latest scan before this one, the distinct networks and the provinces.
+# n:<network>, nn, dr (a far-apart pair once seen, kept by the caller). The reply: 'ok',
+# the count, the first scan before this one, the visitor's latest scan before this one, the
+# distinct networks, the provinces and the far-apart pair.
 SCAN_SCRIPT = """
 local failing = over_failures()
 if failing then return {'failures', failing} end
@@ -172,7 +175,7 @@ if ARGV[A + 5] ~= '' then
 end
 redis.call('EXPIRE', state, tonumber(ARGV[A + 6]))
 redis.call('RPUSH', KEYS[K + 1], ARGV[A + 3])
-return {'ok', count, first, seen, nn, listed}
+return {'ok', count, first, seen, nn, listed, redis.call('HGET', state, 'dr') or ''}
 """
 
 
@@ -379,7 +382,16 @@ class FastPath:
             seen = float(reply[3]) if reply[3] else None
             before = seen is not None and seen >= since.timestamp()
             provinces = provinces_from(reply[5])
-            return ScanState(int(reply[1]), first or scanned_at, provinces, before, int(reply[4]))
+            state = ScanState(
+                int(reply[1]),
+                first or scanned_at,
+                provinces,
+                before,
+                int(reply[4]),
+                distant_of(reply[6]),
+            )
+            keep_distant(self.client, self.recorder._key(code.id), state)
+            return state
         if kind == b"stale":
             raise Stale(reply[1], reply[2], reply[3])
         if kind == b"base":

@@ -69,6 +69,7 @@ class ScanState:
     provinces: dict[str, datetime] = field(default_factory=dict)
     visitor_before: bool = False
     networks: int = 0
+    distant: tuple[str, str] | None = None  # once scanned far apart within hours: kept
 
 
 @dataclass
@@ -81,6 +82,7 @@ class History:
     provinces: dict[str, datetime]
     visitors: dict[str, datetime]
     networks: set[str]
+    distant: tuple[str, str] | None = None
 
 
 def province_of(region: str | None) -> str | None:
@@ -111,6 +113,26 @@ def _history_rows(code_id: int):
     return db.session.connection().execute(_history_statement(), {"code_id": code_id}).all()
 
 
+def distant_in(scans: list[tuple[datetime, str]]) -> tuple[str, str] | None:
+    """Two provinces at least SCAN_DISTANT_KM apart that *scans* ((time, province)) reached
+    within SCAN_DISTANT_HOURS of each other, or None."""
+    from backend.codes.regions import farthest_within
+
+    config = current_app.config
+    window = timedelta(hours=config["SCAN_DISTANT_HOURS"])
+    return farthest_within(scans, window, config["SCAN_DISTANT_KM"])
+
+
+def _province_scans(rows) -> list[tuple[datetime, str]]:
+    """(time, province) of the *rows* that have a province."""
+    found = []
+    for row in rows:
+        province = province_of(row.region)
+        if province:
+            found.append((_utc(row.scanned_at), province))
+    return found
+
+
 def history_of(rows, since: datetime) -> tuple[dict, dict, set]:
     """(provinces → latest time, visitors seen after *since* → latest time, networks) of
     *rows* (newest first)."""
@@ -136,8 +158,10 @@ def base_state(code_id: int, since: datetime | None = None) -> History:
         select(UnitCode.scan_count, UnitCode.first_scanned_at).where(UnitCode.id == code_id)
     ).one()
     since = since or datetime.min.replace(tzinfo=UTC)
-    provinces, visitors, networks = history_of(_history_rows(code_id), since)
-    return History(row.scan_count, row.first_scanned_at, provinces, visitors, networks)
+    rows = _history_rows(code_id)
+    provinces, visitors, networks = history_of(rows, since)
+    distant = distant_in(_province_scans(rows))
+    return History(row.scan_count, row.first_scanned_at, provinces, visitors, networks, distant)
 
 
 def state_fields(history: History) -> dict[str, str | int | float]:
@@ -148,6 +172,8 @@ def state_fields(history: History) -> dict[str, str | int | float]:
         fields["first"] = _utc(history.first_at).isoformat()
     if history.provinces:
         fields["pl"] = provinces_text(history.provinces)
+    if history.distant:
+        fields["dr"] = "\t".join(history.distant)
     for visitor, at in history.visitors.items():
         fields[f"v:{visitor}"] = _utc(at).timestamp()
     fields["nv"] = len(history.visitors)
@@ -155,6 +181,27 @@ def state_fields(history: History) -> dict[str, str | int | float]:
         fields[f"n:{network}"] = 1
     fields["nn"] = len(history.networks)
     return fields
+
+
+def distant_of(text: bytes | str | None) -> tuple[str, str] | None:
+    """The kept far-apart pair of a Redis state ("A<TAB>B"), or None."""
+    if isinstance(text, bytes):
+        text = text.decode()
+    if not text or "\t" not in text:
+        return None
+    first, second = text.split("\t", 1)
+    return first, second
+
+
+def keep_distant(client, key: str, state: ScanState) -> None:
+    """On Redis: when this scan's provinces (each at its latest scan) show a far-apart pair
+    for the first time, keep it in the code's state, so the evidence outlives later scans.
+    One more round trip, once per code."""
+    if state.distant is not None:
+        return
+    state.distant = distant_in([(at, name) for name, at in state.provinces.items()])
+    if state.distant is not None:
+        client.hset(key, "dr", "\t".join(state.distant))
 
 
 def provinces_text(provinces: dict[str, datetime]) -> str:
@@ -190,6 +237,7 @@ def state_after(history: History, event: dict, count: int, first_at, since: date
         provinces,
         visitor_before=seen is not None and seen >= since,
         networks=len(networks),
+        distant=history.distant,
     )
 
 
@@ -346,8 +394,14 @@ def _insert_statement():
 def record_in_database(counted: CountedCode, event: dict, since: datetime) -> ScanState:
     """Write the scan event of a code counted by :func:`count_in_database` (flushes, no
     commit) and return the code's state after it, read from its newest events."""
-    provinces, visitors, networks = history_of(_history_rows(counted.id), since)
-    history = History(counted.count - 1, counted.first_at, provinces, visitors, networks)
+    rows = _history_rows(counted.id)
+    provinces, visitors, networks = history_of(rows, since)
+    scans = _province_scans(rows)
+    province = province_of(event.get("region"))
+    if province:
+        scans.append((event["scanned_at"], province))
+    distant = distant_in(scans)
+    history = History(counted.count - 1, counted.first_at, provinces, visitors, networks, distant)
     row = {**event, "channel": ScanChannel(event["channel"])}
     db.session.connection().execute(_insert_statement(), row)
     first = counted.first_at if counted.count > 1 else event["scanned_at"]
@@ -422,6 +476,7 @@ class RedisRecorder:
         pipe.hget(key, "first")
         pipe.hget(key, f"v:{visitor}")
         pipe.hget(key, "pl")
+        pipe.hget(key, "dr")
         pipe.hincrby(key, "count", 1)
         pipe.hsetnx(key, "first", now.isoformat())
         if visitor:
@@ -431,7 +486,7 @@ class RedisRecorder:
         pipe.expire(key, STATE_TTL)
         pipe.rpush(self.QUEUE, json.dumps(_to_json(event), ensure_ascii=False))
         pipe.hkeys(key)
-        first_before, seen, listed, count, *_, keys = pipe.execute()
+        first_before, seen, listed, recorded, count, *_, keys = pipe.execute()
         provinces = provinces_from(listed)
         if province:
             provinces[province] = now
@@ -439,7 +494,9 @@ class RedisRecorder:
         first = datetime.fromisoformat(first_before.decode()) if first_before else None
         networks = sum(1 for k in keys if k.startswith(b"n:"))
         before = seen is not None and float(seen) >= since.timestamp()
-        return ScanState(count, first or now, provinces, before, networks)
+        state = ScanState(count, first or now, provinces, before, networks, distant_of(recorded))
+        keep_distant(self.client, key, state)
+        return state
 
     def claim(self, limit: int = FLUSH_BATCH) -> Claim | None:
         """Move up to *limit* queued events to a claim of this flusher; None when none."""

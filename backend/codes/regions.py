@@ -20,6 +20,7 @@ import math
 import mmap
 import struct
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -193,3 +194,28 @@ def network_of(address: str | None) -> str | None:
         parsed = parsed.ipv4_mapped
     prefix = 24 if parsed.version == 4 else 48
     return str(ipaddress.ip_network(f"{parsed}/{prefix}", strict=False))
+
+
+def farthest_within(
+    scans: list[tuple[datetime, str]], window: timedelta, km: float
+) -> tuple[str, str] | None:
+    """The farthest pair of provinces among *scans* ((time, province), any order) scanned
+    within *window* of each other and at least *km* apart (names sorted), or None."""
+    ordered = sorted(scans)
+    best: tuple[float, str, str] | None = None
+    for i, (at, province) in enumerate(ordered):
+        for later, other in ordered[i + 1 :]:
+            if later - at > window:
+                break
+            if other == province:
+                continue
+            distance = _distance(*sorted((province, other)))
+            if distance is not None and distance >= km and (best is None or distance > best[0]):
+                best = (distance, *sorted((province, other)))
+    return (best[1], best[2]) if best else None
+
+
+@lru_cache(maxsize=2048)
+def _distance(a: str, b: str) -> float | None:
+    """:func:`distance_km`, remembered."""
+    return distance_km(a, b)

@@ -725,7 +725,7 @@ def evidence(kind: str, **facts) -> dict:
         )
     elif kind == "distant_regions":
         message = _(
-            "此码在 %(hours)s 小时内先后在%(first)s和%(second)s被查询，两地相距约 %(km)s 公里。",
+            "此码在 %(hours)s 小时内分别在%(first)s和%(second)s被查询，两地相距约 %(km)s 公里。",
             hours=facts["hours"],
             first=_province_name(facts["provinces"][0]),
             second=_province_name(facts["provinces"][1]),
@@ -756,28 +756,13 @@ def counterfeit_alert(found: list[dict]) -> dict:
     }
 
 
-def distant_pair(provinces: dict[str, datetime]) -> dict | None:
-    """The farthest pair of provinces the code was last scanned in within
-    SCAN_DISTANT_HOURS of each other and at least SCAN_DISTANT_KM apart, or None."""
-    config = current_app.config
-    window = timedelta(hours=config["SCAN_DISTANT_HOURS"])
-    names = sorted(provinces)
-    best = None
-    for i, first in enumerate(names):
-        for second in names[i + 1 :]:
-            if abs(_aware(provinces[first]) - _aware(provinces[second])) > window:
-                continue
-            km = regions.distance_km(first, second)
-            if km is not None and km >= config["SCAN_DISTANT_KM"] and (not best or km > best[0]):
-                best = (km, first, second)
-    if best is None:
+def distant_facts(pair: tuple[str, str] | None) -> dict | None:
+    """The facts of a far-apart pair of provinces (their distance, the window), or None."""
+    if pair is None:
         return None
-    km, first, second = best
-    return {
-        "provinces": [first, second],
-        "km": int(round(km, -1)),
-        "hours": config["SCAN_DISTANT_HOURS"],
-    }
+    km = regions.distance_km(*pair) or 0
+    hours = current_app.config["SCAN_DISTANT_HOURS"]
+    return {"provinces": list(pair), "km": int(round(km, -1)), "hours": hours}
 
 
 def counterfeit_evidence(view: dict, state: ScanState, kind: str) -> list[dict]:
@@ -791,7 +776,7 @@ def counterfeit_evidence(view: dict, state: ScanState, kind: str) -> list[dict]:
     limit = current_app.config["SCAN_WARNING_THRESHOLD"]
     if kind == "unit" and state.networks > limit:
         found.append(evidence("many_visitors", networks=state.networks, limit=limit))
-    pair = distant_pair(state.provinces)
+    pair = distant_facts(state.distant)
     if pair is not None:
         found.append(evidence("distant_regions", **pair))
     return found

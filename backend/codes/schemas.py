@@ -51,7 +51,7 @@ class EvidenceSchema(Schema):
     )
     message = fields.String(
         metadata={
-            "example": "此码在 6 小时内先后在北京市和新疆维吾尔自治区被查询，两地相距约 2410 公里。"
+            "example": "此码在 6 小时内分别在北京市和新疆维吾尔自治区被查询，两地相距约 2410 公里。"
         }
     )
 
