@@ -14,6 +14,7 @@ def register(app: Flask) -> None:
     from backend.accounts.cli import invites_group
     from backend.accounts.users_cli import users_group
     from backend.codes.cli import codes_group
+    from backend.quality.cli import rules_group
     from backend.reminders.cli import reminders_group
     from backend.trace.cli import epcis_group, trace_group
     from backend.video.cli import video_group
@@ -27,6 +28,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(video_group)
     app.cli.add_command(trace_group)
     app.cli.add_command(epcis_group)
+    app.cli.add_command(rules_group)
 
 
 @click.command("seed-demo")

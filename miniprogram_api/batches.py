@@ -18,6 +18,7 @@ from backend.production import operations
 from backend.production.batches import STATE_NAMES_ZH
 from backend.production.models import BatchState
 from backend.production.schemas import AdditiveBodySchema, BatchStateSchema, OpenBatchSchema
+from backend.quality import additives
 from miniprogram_api.auth import current_user
 from miniprogram_api.idempotency import idempotent
 
@@ -154,16 +155,31 @@ class LimitSchema(Schema):
     comparison = fields.String()
     limit_value = fields.Decimal(as_string=True, allow_none=True)
     unit = fields.String()
+    basis = fields.String()
     standard = fields.String()
+    clause = fields.String()
+    gb2760_category = fields.String()
     verified = fields.Boolean()
 
 
+class CheckSchema(Schema):
+    """How the rule base judged the use: within (a verified limit), permitted (按生产需要适量
+    使用), residue (decided by testing), review (an unverified rule: needs regulator review)."""
+
+    status = fields.String()
+    amount_per_kg = fields.Decimal(as_string=True, allow_none=True)
+    unit = fields.String()
+    message = fields.String()
+    warnings = fields.List(fields.String())
+
+
 class AdditiveResultSchema(Schema):
-    """The additive use recorded, its ledger entry, and the limit that applies."""
+    """The additive use recorded, its ledger entry, the rule that applies and the judgement."""
 
     additive = fields.Nested(AdditiveSchema, attribute="use")
     entry_id = fields.Integer(attribute="entry.id")
     limit = fields.Nested(LimitSchema, allow_none=True)
+    check = fields.Nested(CheckSchema)
 
 
 @blp.route("/workshops/<int:workshop_id>/raw-lots")
@@ -218,7 +234,8 @@ class BatchAdditives(MethodView):
     def post(self, data, batch_no):
         """Record an additive use, checked against the standards table."""
         user = current_user()
-        result = operations.add_additive(operations.batch_by_no(batch_no), user, data)
+        with additives.reporting_non_food(user):
+            result = operations.add_additive(operations.batch_by_no(batch_no), user, data)
         db.session.commit()
         return result
 

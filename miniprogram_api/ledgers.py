@@ -18,6 +18,7 @@ from backend.production import ledgers
 from backend.production.checklist import KIND_NAMES
 from backend.production.models import LedgerKind
 from backend.production.schemas import ENTRY_SCHEMAS, CorrectionSchema
+from backend.quality import additives
 from miniprogram_api.auth import current_user
 from miniprogram_api.idempotency import commit, idempotent
 
@@ -195,7 +196,8 @@ def _entry_view(kind: LedgerKind, schema: type[Schema]) -> type[MethodView]:
 
     def post(self, data, workshop_id):
         user = current_user()
-        entry = ledgers.record(kind, workshop_id, user, data)
+        with additives.reporting_non_food(user):
+            entry = ledgers.record(kind, workshop_id, user, data)
         commit()
         return ledgers.describe_new(entry, user)
 

@@ -41,6 +41,7 @@ from backend.quality import sampling
 from backend.registry import portal as showcase
 from backend.registry import services
 from backend.registry.filing import STATUS_LABELS
+from backend.registry.standing import registration_standing
 from backend.video.cameras import AREA_LABELS
 from portal.console.common import apply_errors
 from portal.live import media_policy
@@ -148,6 +149,7 @@ def workshops():
         "townships": showcase.townships(),
         "categories": showcase.categories(),
         "status_labels": STATUS_LABELS,
+        "standing_of": registration_standing,  # expired or suspended ones are flagged
     }
     try:
         found = showcase.directory(filters)

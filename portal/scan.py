@@ -72,25 +72,31 @@ def _page(code: str, channel: ScanChannel, link: tuple[str, str] | None = None):
 
 def _cached_page(result: scans.ScanResult) -> list[str]:
     """The page around the per-scan part, rendered once per batch and language (kept with
-    this worker's copy of the view when the scan has one, else in the shared cache)."""
+    this worker's copy of the view when the scan has one, else in the shared cache).
+
+    Whether the batch is past its shelf life is this scan's (it changes with the day, not
+    with the batch): a copy rendered the other way is rendered again.
+    """
     locale = current_locale_id()
+    expired = any(alert["kind"] == "expired" for alert in result.alerts)
     if result.pages is not None:
-        parts = result.pages.get(locale)
+        slot = f"{locale}:expired" if expired else locale
+        parts = result.pages.get(slot)
         if parts is None:
-            parts = result.pages[locale] = _render(result)
-        return parts
+            parts = result.pages[slot] = _render(result, expired)
+        return parts[:2]
     key = page_key(result.code.batch_id, locale)
     parts = cache().get(key)
-    if parts is None:
-        parts = _render(result)
+    if parts is None or len(parts) != 3 or parts[2] != expired:
+        parts = _render(result, expired)
         cache().set(key, parts, current_app.config["SCAN_VIEW_TTL"])
-    return parts
+    return parts[:2]
 
 
-def _render(result: scans.ScanResult) -> list[str]:
-    """The page rendered and cut at the per-scan part."""
-    html = render_template("scan/page.html", v=result.view, marker=Markup(MARKER))
-    return html.split(MARKER, 1)
+def _render(result: scans.ScanResult, expired: bool) -> list:
+    """The page rendered and cut at the per-scan part: [head, tail, expired]."""
+    html = render_template("scan/page.html", v=result.view, expired=expired, marker=Markup(MARKER))
+    return [*html.split(MARKER, 1), expired]
 
 
 def this_scan_html(result: scans.ScanResult) -> str:

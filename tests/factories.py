@@ -7,11 +7,12 @@ is about and leave the rest. Rows are flushed (never committed), so the per-test
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import factory
 from factory.alchemy import SQLAlchemyModelFactory
 
+from backend.core.time import local_today
 from backend.extensions import db
 from backend.models import (
     Batch,
@@ -82,7 +83,8 @@ class ProductCategoryFactory(BaseFactory):
 
 
 class WorkshopFactory(BaseFactory):
-    """An active workshop in a zone, with a certificate valid until 2027."""
+    """An active workshop in a zone, with a certificate valid for two more years (relative to
+    today, so the registration gate never trips by the calendar)."""
 
     class Meta:
         model = Workshop
@@ -97,7 +99,8 @@ class WorkshopFactory(BaseFactory):
     status = WorkshopStatus.ACTIVE
     issuing_authority = "漳州市长泰区市场监督管理局"
     cert_issued_on = date(2024, 1, 1)
-    cert_valid_until = date(2027, 1, 1)
+    # Today in Asia/Shanghai (the day the gate and the fixtures' normaliser go by).
+    cert_valid_until = factory.LazyFunction(lambda: local_today() + timedelta(days=2 * 365))
 
 
 class SupplierFactory(BaseFactory):

@@ -700,7 +700,8 @@ def test_export_one_row_per_live_result_with_formulas_neutralised(client, db, ma
     assert row["检验机构"].startswith("'=HYPERLINK")
     assert row["检测方法"] == "'+GB 5009.12" and row["检测值"] == "0.3"
     assert row["单位"] == "mg/kg" and row["标准值"] == "≤0.5 mg/kg"
-    assert row["判定依据"] == "GB 2762" and row["限量值已核对"] == "否（未经核对）"
+    assert row["判定依据"] == "GB 2762-2022 表1 酒类 黄酒"
+    assert row["限量值已核对"] == "否（未经核对）"
     assert row["结论"] == "合格" and row["检测类型"] == "实验室检测"
     assert row["任务来源"] == "区级监督抽检"
     audit = db.session.scalar(select(AuditLog).where(AuditLog.action == "results.exported"))

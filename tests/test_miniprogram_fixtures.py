@@ -21,6 +21,7 @@ import json
 import os
 import re
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import quote
 
@@ -31,7 +32,7 @@ from sqlalchemy import select
 
 from backend.codes.models import UnitCode
 from backend.core.time import SHANGHAI, local_today
-from backend.production.models import Batch
+from backend.production.models import AdditiveUse, Batch
 from backend.video.models import Camera, CameraArea
 from tests import factories
 from tests.support.workshop_day import now_iso
@@ -545,9 +546,23 @@ def test_operator_journey(clock, client, db, day, fake_wechat):
 
 
 def test_consumer_journey(clock, client, db, day, fake_wechat):
-    """Scans of the operator's batch: normal, by link and by code, then held, then recalled."""
+    """Scans of the operator's batch: normal (with its coagulant and a passing lab test), by
+    link and by code, then held by a positive rapid screen, then recalled after the lab's
+    fail — the status panel's three states and verdicts (pass, pending, fail)."""
     _, made = operator_day(client, db, day, fake_wechat)
     number = made["batch_no"]
+    batch = db.session.scalar(select(Batch).where(Batch.batch_no == number))
+    db.session.add(
+        AdditiveUse(
+            batch_id=batch.id,
+            additive_name="盐卤（氯化镁）",
+            purpose="凝固剂",
+            amount=Decimal("0.5"),
+            unit="kg",
+        )
+    )
+    db.session.flush()
+    lab_pass = inspect(client, day, number, "lab", -8, {"qualitative": "negative"})
     db.session.add(
         Camera(
             workshop_id=day.workshop.id,
@@ -598,20 +613,49 @@ def test_consumer_journey(clock, client, db, day, fake_wechat):
         200,
         environ_base={"REMOTE_ADDR": "61.128.114.133"},
     )
-    client.post(
-        f"{API}/batches/{number}/hold",
-        json={"reason": "快检阳性，等待实验室确认"},
-        headers=day.regulator_headers,
-    )
-    rec.call("scan_held", "GET", "/scan/{code}", f"/scan/{codes[0]}", 200)
+    screen = inspect(client, day, number, "rapid", -6, {"qualitative": "positive"})
+    rec.secret(screen, "KJ-TEST-0001")  # the hold's reason names the sample
+    held = rec.call("scan_held", "GET", "/scan/{code}", f"/scan/{codes[0]}", 200)
+    lab_fail = inspect(client, day, number, "lab", -4, {"value": "0.12", "unit": "g/kg"})
     client.post(
         f"{API}/batches/{number}/recall",
         json={"reason": "实验室确认不合格"},
         headers=day.regulator_headers,
     )
-    rec.call("scan_recalled", "GET", "/scan/{code}", f"/scan/{codes[0]}", 200)
+    recalled = rec.call("scan_recalled", "GET", "/scan/{code}", f"/scan/{codes[0]}", 200)
     assert first["batch"]["batch_no"] == number
+    assert first["batch"]["additives"][0]["name"] == "盐卤（氯化镁）"
+    assert (first["batch"]["state"], first["verdict"]["result"]) == ("released", "pass")
+    assert (held["batch"]["state"], held["verdict"]["result"]) == ("held", "pending")
+    assert (recalled["batch"]["state"], recalled["verdict"]["result"]) == ("recalled", "fail")
+    assert lab_pass != lab_fail
     rec.check()
+
+
+def inspect(client, day, number: str, kind: str, minutes: int, reading: dict) -> str:
+    """An inspector's sample of the batch with a benzoic acid result; its sample number."""
+    me = day.inspector_headers
+    sample = client.post(
+        f"{API}/samples",
+        json={
+            "kind": kind,
+            "batch_no": number,
+            "task_source": "district" if kind == "lab" else "routine",
+            "testing_agency": "长泰区检验检测中心" if kind == "lab" else "长泰区快检车",
+            "sampled_at": now_iso(minutes=minutes),
+        },
+        headers=me,
+    )
+    assert sample.status_code == 201, sample.get_json()
+    no = sample.get_json()["sample_no"]
+    method = "液相色谱法" if kind == "lab" else "胶体金法"
+    recorded = client.post(
+        f"{API}/samples/{no}/results",
+        json={"results": [{"item_code": "benzoic_acid", "method": method, **reading}]},
+        headers=me,
+    )
+    assert recorded.status_code == 201, recorded.get_json()
+    return no
 
 
 def test_inspector_journey(client, db, day, fake_wechat):

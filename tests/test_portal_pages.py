@@ -147,6 +147,11 @@ def test_results_page_has_the_announcements_columns_and_disclaimer(client, porta
     for column in columns.split():
         assert column in html, column
     assert "CJ-1" in html and "本公示的检验结果仅对所抽检样品的批次和检验项目负责" in html
+    # the wine's limits are unverified: an internal note, never shown to the public
+    product = portal["batch"].product
+    for path in ("/results/", f"/products/{product.id}", f"/workshops/{product.workshop_id}"):
+        public = page(client, path)
+        assert "核对" not in public and "待核实" not in public, path
     assert "CJ-1" in page(client, "/results/?year=2026")
     assert "CJ-1" not in page(client, "/results/?year=2025")
     assert "年份无效" in page(client, "/results/?year=abc", 422)

@@ -206,7 +206,7 @@ def test_results_show_their_limit_and_whether_it_is_verified(client, db, site):
     lead = body["results"][0]
     assert (lead["item_code"], lead["verdict"], lead["value"]) == ("lead", "pass", "0.05")
     assert lead["limit"]["verified"] is False  # GB 2762 lead for huangjiu: unverified
-    assert lead["limit"]["text"] == "≤0.5 mg/kg" and lead["limit"]["standard"] == "GB 2762"
+    assert lead["limit"]["text"] == "≤0.5 mg/kg" and lead["limit"]["standard"] == "GB 2762-2022"
     assert lead["superseded"] is False and lead["kind"] == "lab"
     assert body["recall_recommended"] is False and body["releasable"] is False
 
@@ -590,7 +590,8 @@ def test_published_results_appear_in_the_public_announcement(client, db, site, c
     body = client.get("/api/v1/announcements?year=2026").get_json()
     assert body["total"] == 1 and body["page"] == 1
     row = body["rows"][0]
-    assert row["number"] == "CJ-1" and row["conclusion"] == "pass"
+    # Its only result (lead) was judged by an unverified limit: published without a verdict.
+    assert row["number"] == "CJ-1" and row["conclusion"] == "pending"
     assert row["food_name"] == "半里红曲酒" and row["batch_no"] == site.batch.batch_no
     assert row["production_date"] == "2026-11-20" and row["failing_items"] == []
     assert row["task_source"]["code"] == "district"

@@ -396,7 +396,7 @@ def test_the_category_chain_finds_the_parent_limit(db, people):
     assert aluminium.standard_limit.category_code == "bean_products"  # the parent's row
     assert aluminium.verdict is Verdict.FAIL and acesulfame.verdict is Verdict.PASS
     assert acesulfame.standard_limit.category_code == "dried_tofu"
-    assert acesulfame.standard_limit.verified is False
+    assert acesulfame.standard_limit.verified is True  # checked: 表A.1 04.04.01.02
     with pytest.raises(ValidationError) as no_label:
         sampling.record_results(
             lab_sample(batch, people.lab), [reading("alcohol", "15")], by=people.lab
@@ -649,15 +649,19 @@ def test_announcements_in_the_columns_of_the_public_notice(db, wine, people):
         "林氏",
     )
     assert row["production_date"] == batch.produced_on and row["batch_no"] == batch.batch_no
-    assert row["conclusion"] == "fail" and found["rows"][1]["conclusion"] == "pass"
+    # Lead (GB 2762-2022) is not yet verified: it makes no public verdict, so the good
+    # sample (lead only) is "pending" and the bad one fails on benzoic acid alone.
+    assert row["conclusion"] == "fail" and found["rows"][1]["conclusion"] == "pending"
     assert [(i["item"], i["result"], i["standard_value"]) for i in row["failing_items"]] == [
         ("苯甲酸及其钠盐", "0.12 g/kg", "不得使用"),
-        ("铅（以Pb计）", "0.9 mg/kg", "≤0.5 mg/kg"),
     ]
     assert row["category"]["code"] == "huangjiu"
     assert row["task_source"] == {"code": "district", "name": "区级监督抽检"}
     assert row["testing_agency"] == "半星红酒厂实验室"
-    assert "待与标准原文核对" in row["remarks"]  # the wine limits are unverified
+    # the wine limits are unverified: the console is told, the public remarks are not
+    assert row["unverified_limits"] is True and "核对" not in row["remarks"]
+    console = sampling.announcement_row(bad, public=False)
+    assert len(console["failing_items"]) == 2 and console["unverified_limits"] is True
     this_year = utcnow().astimezone(sampling.SHANGHAI).year
     assert len(sampling.announcements(this_year)["rows"]) == 2
     assert sampling.announcements(this_year - 1)["rows"] == []
@@ -674,5 +678,6 @@ def test_the_announcement_uses_corrected_results(db, wine, people):
     )
     sampling.publish_sample(sample, people.regulator)
     row = sampling.announcements()["rows"][0]
-    assert row["conclusion"] == "pass" and row["failing_items"] == []
+    # The corrected lead result is judged by an unverified limit: no public verdict.
+    assert row["conclusion"] == "pending" and row["failing_items"] == []
     assert "更正" in row["remarks"]

@@ -96,7 +96,10 @@ def test_held_and_recalled_batches_say_so_first(client, db, wine):
     change_state(batch, BatchState.RECALLED, reason="实验室确认不合格")
     page = client.get(f"/t/{codes[0]}").get_data(as_text=True)
     assert "已召回" in page
-    assert page.index("该批次产品已召回") < page.index("半里红曲酒</h1>")
+    # the status panel says so first, before the product's name; the alert follows it
+    panel = page.index('class="status-panel tone-danger status-recalled"')
+    assert panel < page.index("已召回</p>") < page.index("半里红曲酒</h1>")
+    assert page.index("半里红曲酒</h1>") < page.index("该批次产品已召回")
 
 
 def test_expired_and_suspicious_codes_are_flagged(client, db, wine, app):

@@ -9,6 +9,7 @@ from backend.production.ledger import verify_chains
 from backend.production.models import Batch, BatchState
 from backend.quality.models import TestResult, Verdict
 from backend.registry.models import Brand, Workshop, WorkshopStatus, Zone
+from backend.registry.standing import Standing, registration_standing
 
 URL = re.compile(r"https://yipin\.test/t/([0-9A-Z]{17})")
 
@@ -76,6 +77,31 @@ def test_seed_demo_builds_the_zone_once_and_prints_scannable_urls(db, runner, cl
 
     assert all(result.ok for result in verify_chains())
 
+    # Some certificates have expired (kept so, they show the gate): the scan of a batch made
+    # after the expiry says so, and the workshop can release nothing more.
+    expired = [
+        w
+        for w in db.session.scalars(
+            select(Workshop).where(Workshop.status == WorkshopStatus.ACTIVE)
+        )
+        if registration_standing(w).state is Standing.EXPIRED
+    ]
+    assert expired
+    late = db.session.scalar(
+        select(UnitCode.code)
+        .join(Batch, UnitCode.batch_id == Batch.id)
+        .join(Workshop, Batch.workshop_id == Workshop.id)
+        .where(
+            Workshop.id.in_([w.id for w in expired]),
+            Batch.produced_on > Workshop.cert_valid_until,
+        )
+        .limit(1)
+    )
+    assert late is not None
+    view = client.get(f"/api/v1/scan/{late}").get_json()
+    assert view["batch"]["made_after_expiry"] is True
+    assert view["workshop"]["registration"]["state"] == "expired"
+
     # The home page shows the seeded zone.
     home = client.get("/").get_data(as_text=True)
     assert "半里小作坊集中加工区" in home
@@ -89,7 +115,10 @@ def test_seed_demo_builds_the_zone_once_and_prints_scannable_urls(db, runner, cl
         assert page.status_code == 200, code_text
         html = page.get_data(as_text=True)
         if code.batch.state in (BatchState.HELD, BatchState.RECALLED):
-            assert html.index('class="alert alert-danger"') < html.index("<h1>")
+            # the status panel's word comes before the product's name (the panel leads)
+            word = "已召回" if code.batch.state is BatchState.RECALLED else "已暂控"
+            assert html.index('class="status-panel') < html.index(word) < html.index("<h1>")
+            assert 'class="alert alert-danger"' in html
         api = client.get(f"/api/v1/scan/{code_text}").get_json()
         assert api["batch"]["batch_no"] == code.batch.batch_no
     for link in re.findall(r"https://yipin\.test(/01/\S+)", first.output):

@@ -55,7 +55,9 @@ from backend.extensions import db
 from backend.observability.metrics import count_scan
 from backend.production.models import Batch, BatchInput, BatchState
 from backend.quality.models import Inspection, Sample, TestResult, Verdict
+from backend.quality.sampling import batch_quality
 from backend.registry.models import Product, Workshop, WorkshopStatus
+from backend.registry.standing import made_after_expiry, registration_standing, until_midnight
 from backend.video.public import workshop_cameras
 
 log = logging.getLogger(__name__)
@@ -229,7 +231,7 @@ def batch_view(batch_id: int) -> dict:
     if getattr(cache(), "client", None) is None:
         entry = _checked_view(batch_id, read_generations(batch_id))
         return {"view": entry.view, "json": entry.json}
-    ttl = current_app.config["SCAN_VIEW_TTL"]
+    ttl = until_midnight(current_app.config["SCAN_VIEW_TTL"])
     return get_or_set(batch_key(batch_id), lambda: _build_view(batch_id), ttl)
 
 
@@ -253,7 +255,7 @@ def batch_view_under(batch_id: int, generations: tuple[bytes, bytes]) -> fastpat
     SCAN_VIEW_CHECKED_TTL, at most half as long as the playback links they hand out work.
     """
     config = current_app.config
-    ttl = min(config["SCAN_VIEW_CHECKED_TTL"], config["PLAYBACK_LINK_TTL"] // 2)
+    ttl = until_midnight(min(config["SCAN_VIEW_CHECKED_TTL"], config["PLAYBACK_LINK_TTL"] // 2))
     tag = [g.decode() for g in generations]
     cached = cache().get(batch_key(batch_id))
     if cached is None or cached.get("generations") != tag:
@@ -295,6 +297,7 @@ def _build_view(batch_id: int) -> dict:
         )
     )
     product, workshop = batch.product, batch.workshop
+    standing = registration_standing(workshop)  # as of today: the view lives until midnight
     view = {
         "product": {
             "name": product.name,
@@ -338,6 +341,7 @@ def _build_view(batch_id: int) -> dict:
                 "valid_until": _iso(workshop.cert_valid_until),
                 "long_term": workshop.cert_long_term,
             },
+            "registration": standing.as_dict(),
         },
         "batch": {
             "batch_no": batch.batch_no,
@@ -348,6 +352,7 @@ def _build_view(batch_id: int) -> dict:
             "unit": batch.unit,
             "process": batch.process_notes,
             "hold_reason": batch.hold_reason,
+            "made_after_expiry": made_after_expiry(workshop, batch.produced_on),
             "raw_materials": [_raw_material(i) for i in batch.inputs],
             "additives": [
                 {
@@ -360,6 +365,7 @@ def _build_view(batch_id: int) -> dict:
             ],
         },
         "tests": _tests(batch.id),
+        "verdict": _verdict(batch),
         "inspection": _last_inspection(workshop.id),
         "cameras": _cameras(workshop.id),
     }
@@ -432,6 +438,44 @@ def _tests(batch_id: int) -> list[dict]:
             }
         )
     return out
+
+
+def _verdict(batch: Batch) -> dict:
+    """The batch's public test verdict for the status panel: "fail" on a standing lab fail,
+    "pending" while a positive rapid screen awaits the lab (or when nothing was tested),
+    "pass" when every standing result passes; with the day of the deciding result.
+
+    Only results judged against a verified limit decide: a result whose limit nobody has
+    checked against the official text is no public verdict: its passes count for nothing,
+    and a fail against it keeps the batch "pending".
+    """
+    quality = batch_quality(batch)
+    live = [
+        r
+        for r in quality.results
+        if r.id not in quality.superseded_ids and r.verdict is not Verdict.PENDING
+    ]
+
+    def verified(result: TestResult) -> bool:
+        return result.standard_limit is not None and result.standard_limit.verified
+
+    def day(results: list[TestResult]) -> str | None:
+        return _iso(max(r.tested_at for r in results).astimezone(SHANGHAI).date())
+
+    fails = [r for r in quality.lab_fails if verified(r)]
+    if fails:
+        return {"result": "fail", "date": day(fails)}
+    if quality.open_screens:
+        return {"result": "pending", "date": day(quality.open_screens)}
+    answered = {s.id for s in quality.results if s.verdict is Verdict.POSITIVE_SCREEN}
+    deciding = [r for r in live if r.id not in answered]
+    doubtful = [r for r in deciding if r.verdict is not Verdict.PASS]
+    if doubtful:  # a fail against a limit nobody has checked: no public verdict either way
+        return {"result": "pending", "date": day(doubtful)}
+    passes = [r for r in deciding if verified(r)]
+    if not passes:
+        return {"result": "pending", "date": None}
+    return {"result": "pass", "date": day(passes)}
 
 
 def _last_inspection(workshop_id: int) -> dict | None:
@@ -561,7 +605,7 @@ def _checked_view(batch_id: int, generations: tuple[int, int]) -> fastpath.ViewE
     the shared copy (a miss while Redis is away: built from the database).
     """
     if getattr(cache(), "client", None) is not None:
-        ttl = current_app.config["SCAN_VIEW_TTL"]
+        ttl = until_midnight(current_app.config["SCAN_VIEW_TTL"])
         cached = get_or_set(batch_key(batch_id), lambda: _build_view(batch_id), ttl)
         return fastpath.ViewEntry(cached["view"], cached["json"], (b"-", b"-"), 0.0, None)
     tag = tuple(str(g).encode() for g in generations)
@@ -569,7 +613,7 @@ def _checked_view(batch_id: int, generations: tuple[int, int]) -> fastpath.ViewE
     entry = local.view(batch_id)
     if entry is None or entry.generations != tag:
         config = current_app.config
-        ttl = min(config["SCAN_VIEW_CHECKED_TTL"], config["PLAYBACK_LINK_TTL"] // 2)
+        ttl = until_midnight(min(config["SCAN_VIEW_CHECKED_TTL"], config["PLAYBACK_LINK_TTL"] // 2))
         built = _build_view(batch_id)
         entry = fastpath.ViewEntry(built["view"], built["json"], tag, time.monotonic() + ttl)
         local.keep_view(batch_id, entry)

@@ -91,6 +91,20 @@ class ScanSectionSchema(Schema):
     )
 
 
+class VerdictSchema(Schema):
+    """The batch's public test verdict, as the status panel shows it: from results judged
+    against verified limits only; "pending" while a rapid screen awaits the lab or nothing
+    decides."""
+
+    result = fields.String(
+        validate=validate.OneOf(["pass", "fail", "pending"]), metadata={"example": "pass"}
+    )
+    date = fields.String(
+        allow_none=True,
+        metadata={"description": "day of the deciding result", "example": "2026-11-22"},
+    )
+
+
 class ScanViewSchema(Schema):
     """The consumer view: alerts first, then the product, workshop, batch and tests."""
 
@@ -114,6 +128,12 @@ class ScanViewSchema(Schema):
                 "registration_no": "XZF3506252024001",
                 "trademark": "四大桶",
                 "zone": {"code": "banli", "name_zh": "半里小作坊集中加工区"},
+                "registration": {
+                    "valid": False,
+                    "state": "expired",
+                    "valid_until": "2026-06-30",
+                    "message": "该作坊的登记证已于 2026年6月30日 过期，尚未换证。",
+                },
             }
         }
     )
@@ -123,6 +143,7 @@ class ScanViewSchema(Schema):
                 "batch_no": "SDT-20261120-01",
                 "state": "released",
                 "produced_on": "2026-11-20",
+                "made_after_expiry": True,
                 "raw_materials": [
                     {
                         "material": "糯米",
@@ -138,24 +159,26 @@ class ScanViewSchema(Schema):
     tests = fields.List(
         fields.Dict(),
         metadata={
+            "description": "Results judged by limits checked against the official text only.",
             "example": [
                 {
-                    "item": "铅（以Pb计）",
+                    "item": "苯甲酸及其钠盐",
                     "kind": "lab",
-                    "value": "0.05",
-                    "unit": "mg/kg",
+                    "value": "0",
+                    "unit": "g/kg",
                     "limit": {
-                        "comparison": "max",
-                        "value": "0.5",
-                        "standard": "GB 2762",
-                        "verified": False,
+                        "comparison": "not_permitted",
+                        "value": None,
+                        "standard": "GB 2760-2024",
+                        "verified": True,
                     },
                     "verdict": "pass",
                     "agency": "半星红酒厂实验室（食品检测联盟）",
                 }
-            ]
+            ],
         },
     )
+    verdict = fields.Nested(VerdictSchema)
     inspection = fields.Dict(
         allow_none=True, metadata={"example": {"date": "2026-09-01", "outcome": "satisfactory"}}
     )

@@ -17,6 +17,7 @@ from backend.core.errors import Conflict, NotFound, ValidationError
 from backend.core.time import utcnow
 from backend.extensions import db
 from backend.production.models import Batch, BatchState
+from backend.registry.standing import Action, require_trading
 
 MAX_CODES_PER_CALL = 100_000
 INSERT_CHUNK = 10_000
@@ -47,7 +48,8 @@ def issue_codes(
     """Issue *count* new random codes for *batch* in one bulk insert.
 
     A batch-level code (for loose goods) is issued one at a time. *by* is checked against the
-    batch's workshop; the command line passes None and acts for the bureau.
+    batch's workshop; the command line passes None and acts for the bureau. Refused while the
+    workshop's registration has expired or it is suspended or cancelled.
     """
     if by is not None:
         require_workshop_member(by, batch.workshop_id)
@@ -69,6 +71,8 @@ def issue_codes(
         )
     if batch.state not in ISSUABLE_STATES:
         raise Conflict(f"批次 {batch.batch_no} 当前状态不能发码。", slug="batch_not_issuable")
+    # Only a workshop that may trade today issues codes (the bureau's command line too).
+    require_trading(batch.workshop, Action.ISSUE_CODES)
     # Serials continue the batch's numbering; the workshop's row lock keeps them unique.
     db.session.execute(select(Batch.id).where(Batch.id == batch.id).with_for_update())
     last = (

@@ -47,7 +47,7 @@ from backend.production.models import (
     Shipment,
     ShipmentItem,
 )
-from backend.quality import standards
+from backend.quality import additives, standards
 from backend.quality.models import (
     ChecklistItem,
     Hazard,
@@ -642,6 +642,7 @@ class DemoBuilder:
                     batch_id=batch.id,
                     raw_lot_id=additive_lot.id if additive_lot else None,
                     additive_name=name,
+                    additive_code=additives.resolve(name).code,
                     purpose=purpose,
                     amount=Decimal(amount),
                     unit=unit,

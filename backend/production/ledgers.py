@@ -14,6 +14,11 @@ chain of :mod:`backend.production.ledger`; nothing here updates or deletes an en
 - sale 销售记录: creates the buyer (or reuses it), the shipment and its items; only
   released, unexpired batches of the workshop can be sold.
 
+Accepting raw materials and selling are trading: refused while the workshop's registration
+has expired or it is suspended or cancelled (:mod:`backend.registry.standing`). Morning
+checks, cleaning, refused deliveries and corrections stay open, as the law still asks for
+them.
+
 A correction is a new entry of the same kind naming the one it corrects, with a reason and
 the corrected fields merged over the corrected payload. Staff may correct their own
 entries; correcting someone else's is for the workshop's owner. Only the latest version can
@@ -65,7 +70,8 @@ from backend.production.models import (
     ShipmentItem,
 )
 from backend.production.schemas import CHANGE_SCHEMAS
-from backend.registry.models import Staff, Supplier
+from backend.registry.models import Staff, Supplier, Workshop
+from backend.registry.standing import Action, require_trading
 
 K = LedgerKind
 FEVER = Decimal("37.3")  # °C: at or above it nobody handles food
@@ -159,6 +165,14 @@ def record_morning_check(workshop_id: int, user: User, data: dict) -> LedgerEntr
 
 
 # -- raw material acceptance 进货查验 -------------------------------------------------------
+
+
+def _workshop(workshop_id: int) -> Workshop:
+    """The workshop (the caller's membership is already checked, so it exists)."""
+    workshop = db.session.get(Workshop, workshop_id)
+    if workshop is None:
+        raise NotFound(_("作坊不存在。"), slug="workshop_not_found")
+    return workshop
 
 
 def _supplier(data: dict) -> Supplier:
@@ -257,6 +271,8 @@ def record_raw_acceptance(workshop_id: int, user: User, data: dict) -> LedgerEnt
     )
     result = data["result"]
     if result is AcceptanceResult.ACCEPTED:
+        # Recording a refused delivery stays open; accepting goods is trading.
+        require_trading(_workshop(workshop_id), Action.ACCEPT_RAW)
         missing = [
             name
             for name in ("supplier_licence_checked", "certificate_checked", "sensory_ok")
@@ -381,6 +397,7 @@ def record_sale(workshop_id: int, user: User, data: dict) -> LedgerEntry:
     """销售记录: a shipment of released batches to a buyer."""
     require_operator(user, workshop_id)
     st = entries.stamp(user, data)
+    require_trading(_workshop(workshop_id), Action.SELL)
     today = local_today()
     shipped_on = data.get("shipped_on") or st.business_date
     entries.check_day(shipped_on, "shipped_on", today=today, oldest=today - entries.MAX_BACKDATE)

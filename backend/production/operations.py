@@ -6,7 +6,9 @@ Rules:
 
 - A batch is of one of the workshop's own active products, of a category its registration
   certificate allows (the category or one of its parents is on the certificate), and only
-  while the workshop produces (active or upgraded).
+  while the workshop may trade (:func:`backend.registry.standing.require_trading`: active
+  or upgraded, certificate not expired): opening, producing, additives and release are
+  refused otherwise.
 - Its inputs are accepted lots of the same workshop, received on or before the production
   day and not expired on it, each at most what is left of the lot: the lot's quantity minus
   every batch input so far. The workshop's row is locked first (PostgreSQL) and the totals
@@ -44,7 +46,6 @@ from backend.production.access import (
     require_supervisor,
 )
 from backend.production.batches import STATE_NAMES_ZH, change_state
-from backend.production.checklist import PRODUCING
 from backend.production.models import (
     AcceptanceResult,
     AdditiveUse,
@@ -55,11 +56,11 @@ from backend.production.models import (
     LedgerKind,
     RawMaterialLot,
 )
-from backend.quality import sampling
-from backend.quality.additives import check_permitted
+from backend.quality import additives, sampling
 from backend.quality.models import StandardLimit
 from backend.quality.standards import category_chain
 from backend.registry.models import Product, Workshop
+from backend.registry.standing import Action, require_trading
 
 S = BatchState
 ADDITIVE_STATES = (S.DRAFT, S.IN_PRODUCTION)
@@ -83,11 +84,12 @@ class LotView:
 
 @dataclass
 class AdditiveResult:
-    """An additive use, its ledger entry and the limit the standards table sets (if any)."""
+    """An additive use, its ledger entry, the rule-base row that applies and the judgement."""
 
     use: AdditiveUse
     entry: LedgerEntry
     limit: StandardLimit | None
+    check: additives.Judgement | None = None
 
 
 def _quantize(value) -> Decimal:
@@ -135,11 +137,6 @@ def _lock_workshop(workshop_id: int) -> Workshop:
     if workshop is None:
         raise NotFound(_("作坊不存在。"), slug="workshop_not_found")
     return workshop
-
-
-def _require_producing(workshop: Workshop) -> None:
-    if workshop.status not in PRODUCING:
-        raise Conflict(_("作坊当前不在生产状态，不能开批次或投产。"), slug="workshop_not_producing")
 
 
 def _new_batch_no(workshop: Workshop, produced_on) -> str:
@@ -257,7 +254,7 @@ def open_batch(workshop_id: int, user: User, data: dict) -> Batch:
     require_operator(user, workshop_id)
     st = entries.stamp(user, data)
     workshop = _lock_workshop(workshop_id)
-    _require_producing(workshop)
+    require_trading(workshop, Action.OPEN_BATCH)
     product = _check_product(workshop, data["product_id"])
     today = local_today()
     produced_on = data.get("produced_on") or st.business_date
@@ -311,9 +308,11 @@ def open_batch(workshop_id: int, user: User, data: dict) -> Batch:
 
 
 def add_additive(batch: Batch, user: User, data: dict) -> AdditiveResult:
-    """Record an additive used in *batch*, refused when the standards table forbids it."""
+    """Record an additive used in *batch*, judged by amount against the rule base
+    (:func:`backend.quality.additives.judge`); refused when a verified rule forbids it."""
     require_operator(user, batch.workshop_id)
     st = entries.stamp(user, data)
+    require_trading(batch.workshop, Action.PRODUCE)
     if batch.state not in ADDITIVE_STATES:
         raise Conflict(
             _(
@@ -324,7 +323,7 @@ def add_additive(batch: Batch, user: User, data: dict) -> AdditiveResult:
             slug="batch_not_open",
         )
     category = batch.product.category
-    additive, limit = check_permitted(category.code, category.name_zh, data["additive"])
+    judgement = additives.judge(batch, category, data, list(batch.additive_uses))
     lot = None
     if data.get("raw_lot_id") is not None:
         lot = db.session.get(RawMaterialLot, data["raw_lot_id"])
@@ -342,7 +341,7 @@ def add_additive(batch: Batch, user: User, data: dict) -> AdditiveResult:
         batch_id=batch.id,
         raw_lot_id=lot.id if lot else None,
         additive_name=data["additive"],
-        additive_code=additive.code if additive else None,
+        additive_code=judgement.additive.code,
         purpose=data.get("purpose") or "",
         amount=data["amount"],
         unit=data["unit"],
@@ -359,7 +358,7 @@ def add_additive(batch: Batch, user: User, data: dict) -> AdditiveResult:
         raw_lot=lot,
     )
     forget_batch(batch.id)
-    return AdditiveResult(use, entry, limit)
+    return AdditiveResult(use, entry, judgement.limit, judgement)
 
 
 def record_additive_use(workshop_id: int, user: User, data: dict) -> LedgerEntry:
@@ -375,6 +374,7 @@ def record_progress(workshop_id: int, user: User, data: dict) -> LedgerEntry:
     require_operator(user, workshop_id)
     st = entries.stamp(user, data)
     batch = workshop_batch(workshop_id, data["batch_no"])
+    require_trading(batch.workshop, Action.PRODUCE)
     if batch.state is not S.IN_PRODUCTION:
         raise Conflict(
             _(
@@ -451,8 +451,9 @@ def move_batch(batch: Batch, user: User, data: dict) -> Batch:
         return action(batch, reason, user)
     require_operator(user, batch.workshop_id, owner=to is S.RELEASED)
     st = entries.stamp(user, body)
+    # The gate (registration valid, not suspended or cancelled) before anything is written.
+    require_trading(batch.workshop, Action.RELEASE if to is S.RELEASED else Action.PRODUCE)
     if to is S.IN_PRODUCTION:
-        _require_producing(db.session.get(Workshop, batch.workshop_id))
         change_state(batch, to, reason=reason, by_user_id=user.id, at=st.occurred_at)
     elif to is S.PENDING_RELEASE:
         change_state(batch, to, reason=reason, by_user_id=user.id, at=st.occurred_at)

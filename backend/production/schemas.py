@@ -234,6 +234,17 @@ class AdditiveBodySchema(EntryFields):
     unit = fields.String(required=True, validate=validate.OneOf(ADDITIVE_UNITS))
     purpose = Text(100, load_default="")
     raw_lot_id = Id(metadata={"description": "The additive's own accepted lot, if any."})
+    batch_mass_kg = Quantity(
+        maximum=Decimal(1_000_000),
+        metadata={
+            "description": "The batch's total mass in kg, when the specification "
+            "and planned quantity do not give it."
+        },
+    )
+    batch_volume_l = Quantity(
+        maximum=Decimal(1_000_000),
+        metadata={"description": "The batch's total volume in L (for limits in g/L)."},
+    )
 
 
 class AdditiveUseSchema(AdditiveBodySchema):

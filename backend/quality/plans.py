@@ -715,7 +715,7 @@ def candidates(filters: PublicationFilter, *, by: User) -> list[Candidate]:
     found = db.session.scalars(
         query.options(*_announcement_options()).order_by(Sample.sampled_at, Sample.sample_no)
     ).all()
-    return [Candidate(s, sampling.announcement_row(s), blocker(s)) for s in found]
+    return [Candidate(s, sampling.announcement_row(s, public=False), blocker(s)) for s in found]
 
 
 def _sample_ids(values) -> tuple[list[int], list[str]]:

@@ -1065,6 +1065,8 @@ def standard_text(limit: StandardLimit) -> str:
         return _("不得使用")
     if limit.comparison is Comparison.ABSENT:
         return _("不得检出")
+    if limit.comparison is Comparison.QUANTUM_SATIS:
+        return _("按生产需要适量使用")
     number = format(limit.limit_value.normalize(), "f")
     if limit.comparison is Comparison.LABEL_TOLERANCE:
         return _("标签明示值±%(limit)s%(unit)s", limit=number, unit=limit.unit)
@@ -1084,15 +1086,25 @@ def live_results(sample: Sample) -> list[TestResult]:
     return [r for r in sample.results if r.id not in superseded]
 
 
-def announcement_row(sample: Sample) -> dict:
-    """One published sample in the columns of the public announcement (抽检信息公示)."""
+def announcement_row(sample: Sample, *, public: bool = True) -> dict:
+    """One published sample in the columns of the public announcement (抽检信息公示).
+
+    Public rows carry only results judged by verified limits (an unverified number makes no
+    public verdict; with none left the conclusion is "pending"); the console's rows
+    (*public* false) carry them all; ``unverified_limits`` tells the console some limits
+    are unverified (a flag, never a note in the remarks).
+    """
     workshop, product, batch = sample.workshop, sample.product, sample.batch
     results = live_results(sample)
+    # A public verdict comes only from a limit checked against the official text: a result
+    # judged by an unverified row is left out of the published row (regulators see it in
+    # the console, marked as unverified).
+    live = results
+    if public:
+        results = [r for r in live if r.standard_limit is None or r.standard_limit.verified]
     failing = [r for r in results if r.verdict is Verdict.FAIL]
-    remarks = []
-    if any(r.standard_limit and not r.standard_limit.verified for r in results):
-        remarks.append(_("部分限量值尚待与标准原文核对。"))
-    if len(results) < len(sample.results):
+    remarks = []  # internal data-quality notes go in unverified_limits (console only)
+    if len(live) < len(sample.results):
         remarks.append(_("含更正后的结果。"))
     trademark = workshop.trademark or (product.brand.name_zh if product.brand else None)
     return {
@@ -1119,7 +1131,7 @@ def announcement_row(sample: Sample) -> dict:
             }
             for r in failing
         ],
-        "conclusion": "fail" if failing else "pass",
+        "conclusion": "fail" if failing else ("pass" if results else "pending"),
         "category": {
             "code": product.category.code,
             "name_zh": product.category.name_zh,
@@ -1131,6 +1143,9 @@ def announcement_row(sample: Sample) -> dict:
         },
         "testing_agency": sample.testing_agency,
         "remarks": " ".join(remarks),
+        "unverified_limits": any(
+            r.standard_limit is not None and not r.standard_limit.verified for r in live
+        ),
         "sampled_at": sample.sampled_at,
         "published_at": sample.published_at,
     }

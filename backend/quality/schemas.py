@@ -202,7 +202,7 @@ class AnnouncementRowSchema(Schema):
     production_date = fields.Date(allow_none=True)
     batch_no = fields.String(allow_none=True)
     failing_items = fields.List(fields.Nested(AnnouncedItemSchema))
-    conclusion = fields.String(metadata={"enum": ["pass", "fail"]})
+    conclusion = fields.String(metadata={"enum": ["pass", "fail", "pending"]})
     category = fields.Dict()
     task_source = fields.Dict()
     testing_agency = fields.String()

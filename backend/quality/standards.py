@@ -8,6 +8,7 @@ fail; only a lab result can fail a batch for good.
 from __future__ import annotations
 
 import csv
+import re
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -22,10 +23,105 @@ DATA = Path(__file__).resolve().parent / "data" / "standards.csv"
 CATEGORIES = Path(__file__).resolve().parent.parent / "registry" / "data" / "categories.csv"
 
 
+COLUMNS = (
+    "category_code",
+    "gb2760_category",
+    "item_code",
+    "item_name_zh",
+    "item_name_en",
+    "comparison",
+    "limit_value",
+    "unit",
+    "basis",
+    "standard",
+    "clause",
+    "combined_group",
+    "verified",
+    "source_note",
+)
+REQUIRED = ("category_code", "gb2760_category", "item_code", "item_name_zh", "comparison")
+# A standard is cited with its year: "GB 2760-2024", "GB/T 13662-2018", a list's batch …
+_STANDARD_WITH_YEAR = re.compile(r"(?:GB(?:/T)?\s*\d+(?:\.\d+)?-(?:19|20)\d{2})|名单")
+_CATEGORY_NUMBER = re.compile(r"^\d{2}(?:\.\d{1,2})*$")
+NUMERIC = (Comparison.MAX, Comparison.LABEL_TOLERANCE)
+UNITS = ("g/kg", "mg/kg", "µg/kg", "g/L", "mg/L", "%vol", "")
+
+
+class RuleFileError(ValueError):
+    """A rule-base file that may not be loaded; the message names the line."""
+
+    def __init__(self, path: Path | str, line: int, problem: str):
+        self.path, self.line, self.problem = str(path), line, problem
+        super().__init__(f"{path}:{line}: {problem}")
+
+
 def _rows(path: Path) -> list[dict[str, str]]:
     """Read a UTF-8 CSV data file."""
     with path.open(encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle))
+
+
+def read_rules(path: Path = DATA) -> list[dict[str, str]]:
+    """Read and check a rule-base file; raise RuleFileError naming the first bad line.
+
+    Every row needs a standard with its year, a clause, a GB 2760 food category number,
+    a known comparison and unit, a number where the comparison needs one, and verified
+    "true" or "false"; a category may rule on an item only once.
+    """
+    with Path(path).open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        header = tuple(reader.fieldnames or ())
+        missing = [c for c in COLUMNS if c not in header]
+        if missing:
+            raise RuleFileError(path, 1, "missing column(s): " + ", ".join(missing))
+        rows, seen = [], {}
+        for row in reader:
+            line = reader.line_num
+            if None in row or any(v is None for v in row.values()):
+                raise RuleFileError(path, line, "wrong number of fields")
+            row = {k: (v or "").strip() for k, v in row.items()}
+            for column in REQUIRED:
+                if not row[column]:
+                    raise RuleFileError(path, line, f"{column} is empty")
+            if not _STANDARD_WITH_YEAR.search(row["standard"]):
+                raise RuleFileError(path, line, f"standard without a year: {row['standard']!r}")
+            if not row["clause"]:
+                raise RuleFileError(path, line, "clause is empty")
+            if not _CATEGORY_NUMBER.match(row["gb2760_category"]):
+                raise RuleFileError(
+                    path, line, f"not a GB 2760 category number: {row['gb2760_category']!r}"
+                )
+            try:
+                comparison = Comparison(row["comparison"])
+            except ValueError:
+                raise RuleFileError(
+                    path, line, f"unknown comparison {row['comparison']!r}"
+                ) from None
+            if row["unit"] not in UNITS:
+                raise RuleFileError(path, line, f"unknown unit {row['unit']!r}")
+            if comparison in NUMERIC:
+                try:
+                    value = Decimal(row["limit_value"])
+                except InvalidOperation:
+                    raise RuleFileError(path, line, "limit_value is not a number") from None
+                if not value.is_finite() or value <= 0 or not row["unit"]:
+                    raise RuleFileError(path, line, "limit_value must be positive, with a unit")
+            elif row["limit_value"]:
+                raise RuleFileError(path, line, f"{comparison.value} takes no limit_value")
+            if row["verified"] not in ("true", "false"):
+                raise RuleFileError(path, line, "verified must be true or false")
+            if row["verified"] == "true" and not row["source_note"]:
+                raise RuleFileError(
+                    path, line, "a verified row must say what it was checked against"
+                )
+            key = (row["category_code"], row["item_code"])
+            if key in seen:
+                raise RuleFileError(
+                    path, line, f"duplicate of line {seen[key]} ({key[0]}, {key[1]})"
+                )
+            seen[key] = line
+            rows.append(row)
+    return rows
 
 
 def load_categories() -> int:
@@ -41,9 +137,12 @@ def load_categories() -> int:
     return len(rows)
 
 
-def load_standards() -> int:
-    """Insert or update the standards table from the data file; return how many rows."""
-    rows = _rows(DATA)
+def load_standards(path: Path = DATA) -> int:
+    """Insert or update the standards table from the data file; return how many rows.
+
+    The whole file is checked first (:func:`read_rules`): a bad file changes nothing.
+    """
+    rows = read_rules(path)
     for row in rows:
         limit = db.session.scalar(
             select(StandardLimit).where(
@@ -58,11 +157,19 @@ def load_standards() -> int:
         limit.unit = row["unit"]
         limit.standard = row["standard"]
         limit.clause = row["clause"]
-        limit.verified = row["verified"].strip().lower() == "true"
+        limit.gb2760_category = row["gb2760_category"]
+        limit.basis = row["basis"]
+        limit.combined_group = row["combined_group"]
+        limit.verified = row["verified"] == "true"
         limit.source_note = row["source_note"]
         db.session.add(limit)
     db.session.flush()
     return len(rows)
+
+
+def public_limit(limit: StandardLimit | None) -> StandardLimit | None:
+    """The row if it may decide a public verdict (checked against the official text)."""
+    return limit if limit is not None and limit.verified else None
 
 
 def category_chain(category_code: str) -> list[str]:
@@ -114,7 +221,9 @@ def judge(
     number, labelled_number = _decimal(value), _decimal(labelled)
     if number is None and qualitative is None:
         raise ValidationError("请填写检测值或定性结果。", slug="reading_missing")
-    if limit.comparison is Comparison.MAX:
+    if limit.comparison is Comparison.QUANTUM_SATIS:
+        conforms = True
+    elif limit.comparison is Comparison.MAX:
         if number is None:
             conforms = qualitative is Qualitative.NEGATIVE
         else:

@@ -30,6 +30,7 @@ from backend.registry.models import (
     WorkshopStatus,
     workshop_product_types,
 )
+from backend.registry.standing import RegistrationStanding, registration_standing
 from backend.video.public import workshop_cameras
 
 YES_NO = ("", "yes", "no")
@@ -65,6 +66,7 @@ class WorkshopProfile:
     inspection: Inspection | None
     results: list[dict]
     cameras: list[dict]
+    standing: RegistrationStanding | None = None  # valid / expired / suspended, with the date
 
 
 @dataclass
@@ -268,6 +270,7 @@ def workshop_profile(workshop_id: int) -> WorkshopProfile:
         inspection=latest_inspection(workshop.id),
         results=published_results(workshop_id=workshop.id),
         cameras=workshop_cameras(workshop.id),
+        standing=registration_standing(workshop),
     )
 
 

@@ -28,7 +28,8 @@ test('an ordinary-link QR asks GET /scan?q= with the printed link and shows the 
   expect(text(page, '#scan-line')).toContain('第 1 次查询')
   expect(page.querySelector('#repeat')).toBeFalsy()
   expect(text(page, '#inspection')).toContain('暂无监督检查记录')
-  expect(text(page, '#tests')).toContain('暂无检测结果')
+  expect(text(page, '#tests')).toContain('苯甲酸及其钠盐')
+  expect(text(page, '#additives')).toContain('盐卤（氯化镁）')
 })
 
 test('a mini-program code (scene) asks GET /scan/<code>', async () => {
@@ -40,14 +41,16 @@ test('a mini-program code (scene) asks GET /scan/<code>', async () => {
   expect(page.instance.data.code).toBe(code)
 })
 
-test('a recalled batch: the alert comes first, before the product, with the repeat warning', async () => {
+test('a recalled batch: the status panel says so first, the alert follows, with the repeat warning', async () => {
   server.answer(consumer.scan_recalled)
   page.instance.onLoad({scene: consumer.scan_code.body.code.code})
   await settle()
   const all = text(page)
   const alert = consumer.scan_recalled.body.alerts[0]
-  expect(all.indexOf(alert.message)).toBeGreaterThanOrEqual(0)
-  expect(all.indexOf(alert.message)).toBeLessThan(all.indexOf(consumer.scan_recalled.body.product.name))
+  expect(all.indexOf('已召回')).toBeGreaterThanOrEqual(0)
+  expect(all.indexOf('已召回')).toBeLessThan(all.indexOf(consumer.scan_recalled.body.product.name))
+  expect(all.indexOf(consumer.scan_recalled.body.product.name)).toBeLessThan(all.indexOf(alert.message))
+  expect(all.indexOf(alert.message)).toBeLessThan(all.indexOf('产品信息'))
   expect(page.querySelector('#alerts').dom.innerHTML).toContain('alert-danger')
   expect(text(page, '#repeat')).toBe(consumer.scan_recalled.body.scan.notice)
 })
@@ -83,8 +86,8 @@ test('a live camera plays the signed HLS link in <video>; a dark one shows its s
 
 test('test results show their verdicts, and the last inspection its outcome', async () => {
   const tests = [
-    {item: '苯甲酸及其钠盐', kind: 'rapid', qualitative: 'negative', value: null, unit: 'g/kg', verdict: 'pass', agency: '长泰区快检车', limit: {standard: 'GB 2760'}},
-    {item: '铝的残留量', kind: 'lab', qualitative: null, value: '120', unit: 'mg/kg', verdict: 'fail', agency: '区检测中心', limit: {standard: 'GB 2762'}},
+    {item: '苯甲酸及其钠盐', kind: 'rapid', qualitative: 'negative', value: null, unit: 'g/kg', verdict: 'pass', agency: '长泰区快检车', limit: {comparison: 'not_permitted', standard: 'GB 2760', verified: true}},
+    {item: '铝的残留量', kind: 'lab', qualitative: null, value: '120', unit: 'mg/kg', verdict: 'fail', agency: '区检测中心', limit: {comparison: 'max', value: '100', unit: 'mg/kg', standard: 'GB 2762', verified: true}},
   ]
   const inspection = {date: '2026-09-01', outcome: 'rectify', summary: ''}
   server.answer({...consumer.scan_code, body: {...consumer.scan_code.body, tests, inspection}})
@@ -95,7 +98,8 @@ test('test results show their verdicts, and the last inspection its outcome', as
   expect(text(page, '#tests')).toContain('合格')
   expect(text(page, '#tests')).toContain('120 mg/kg')
   expect(text(page, '#tests')).toContain('不合格')
-  expect(text(page, '#inspection')).toContain('2026-09-01')
+  expect(text(page, '#tests')).toContain('限量：≤ 100 mg/kg（GB 2762）')
+  expect(text(page, '#inspection')).toContain('2026年9月1日')
   expect(text(page, '#inspection')).toContain('基本符合')
 })
 

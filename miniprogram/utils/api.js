@@ -18,7 +18,7 @@ const SCAN_VIEW = [
   'alerts[].level', 'alerts[].kind', 'alerts[].message', 'alerts[].reason',
   'code.code', 'code.kind', 'code.serial', 'code.url',
   'scan.number', 'scan.first_scanned_at', 'scan.repeat', 'scan.notice',
-  'product', 'workshop', 'batch', 'tests', 'inspection', 'cameras',
+  'product', 'workshop', 'batch', 'tests', 'verdict.result', 'verdict.date', 'inspection', 'cameras',
 ]
 const ENTRY = ['id', 'kind', 'kind_name', 'business_date', 'occurred_at', 'batch_no', 'lot_no', 'payload']
 const LEDGER_COMMON = ['occurred_at', 'recorded_at', 'photos', 'note']
@@ -60,8 +60,8 @@ const OPERATIONS = {
     idempotent: true, reads: ENTRY,
     sends: [...LEDGER_COMMON, 'what', 'how', 'disinfectant']},
   additiveUse: {method: 'POST', path: '/batches/{batch_no}/additives', idempotent: true,
-    reads: ['additive'],
-    sends: ['occurred_at', 'additive', 'amount', 'unit', 'purpose']},
+    reads: ['additive', 'check.status', 'check.message', 'check.warnings'],
+    sends: ['occurred_at', 'additive', 'amount', 'unit', 'purpose', 'batch_mass_kg']},
   sale: {method: 'POST', path: '/workshops/{workshop_id}/ledgers/sale', idempotent: true,
     reads: ENTRY,
     sends: [...LEDGER_COMMON, 'buyer.name', 'buyer.contact_phone', 'shipped_on',

@@ -86,7 +86,14 @@ def download(data: bytes, filename: str, fmt: str) -> Response:
     """*data* as a file download of format *fmt* (csv, xlsx, pdf…) with a Chinese-safe name."""
     mimetype = MIMETYPES.get(fmt, "application/octet-stream")
     response = Response(data, mimetype=mimetype)
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename={filename}; filename*=UTF-8''{quote(filename)}"
-    )
+    response.headers["Content-Disposition"] = content_disposition(filename, fmt)
     return response
+
+
+def content_disposition(filename: str, fmt: str) -> str:
+    """A header value any server accepts: an ASCII ``filename`` fallback (non-ASCII dropped)
+    and the real name as RFC 5987 ``filename*`` (gunicorn refuses raw non-ASCII headers)."""
+    stem = filename.rsplit(".", 1)[0] if "." in filename else filename
+    safe = "".join(c for c in stem if c.isascii() and c.isprintable() and c not in '"\\;')
+    fallback = f"{safe.strip(' -_.') or 'download'}.{fmt}"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"

@@ -23,6 +23,7 @@ from backend.core.time import local_today
 from backend.extensions import db
 from backend.registry import directory, filing
 from backend.registry.filing import RegistryFilter
+from backend.registry.standing import registration_standing
 from portal.console.common import NavItem, acting_user, apply_errors, download, refused
 from portal.console.forms import (
     HealthCertificateForm,
@@ -138,6 +139,7 @@ def detail(workshop_id: int):
         transitions=filing.available_transitions(workshop),
         today=local_today(),
         expiring_days=filing.EXPIRING_DAYS,
+        standing=registration_standing(workshop),
     )
 
 

@@ -311,8 +311,10 @@ def test_scan_pages_of_a_released_and_a_recalled_batch(site, browse):
     go(page, watch, site.scan_url("recalled"), "scan of a recalled batch")
     banner = page.locator(".alert-danger").first
     assert banner.is_visible() and "召回" in banner.inner_text()
-    # the banner comes before the product
-    assert page.locator("article.scan > *").first.evaluate("e => e.classList.contains('alert')")
+    # the status panel says so first, before everything else; the banner follows it
+    first = page.locator("article.scan > *").first
+    assert first.evaluate("e => e.classList.contains('status-panel')")
+    assert "已召回" in first.inner_text()
     shoot(page, "scan-recalled")
 
 

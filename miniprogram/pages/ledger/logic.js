@@ -38,7 +38,8 @@ const KINDS = {
   additive_use: {
     name: '添加剂使用', op: 'additiveUse', param: 'batch_no', screens: [
       [text('batch_no', '用在哪个批次（批号）', {required: true}), text('additive', '添加剂名称', {required: true})],
-      [number('amount', '用量', {required: true}), text('unit', '单位', {required: true, initial: 'g'}), text('purpose', '用途')],
+      [number('amount', '用量', {required: true}), text('unit', '单位（mg、g、kg）', {required: true, initial: 'g'}), text('purpose', '用途'),
+        number('batch_mass_kg', '批次总质量（kg，规格算不出时填写）')],
     ],
   },
   cleaning: {
@@ -155,6 +156,14 @@ function copyValues(kind, template, staff) {
     })
   })
   return values
+}
+
+// An additive use the server recorded but wants a regulator to review (an unverified limit):
+// say so, with the server's words.
+function reviewNote(result) {
+  const check = result && result.answer && result.answer.check
+  if (!check || check.status !== 'review') return ''
+  return [check.message, ...(check.warnings || [])].filter(Boolean).join(' ')
 }
 
 const page = {
@@ -279,8 +288,9 @@ const page = {
       .then(() => queue.submit(this.spec.op, params, body, {label: `${this.spec.name} ${fmt.shortTime(body.occurred_at)}`, files: this.data.photos}))
       .then(
         (result) => {
-          this.setData({busy: false, saved: result.sent ? '已保存并上传。' : '现在没有网络，已存在手机上，联网后会自动发送。'})
-          setTimeout(() => wx.navigateBack({delta: 1}), 1200)
+          const review = reviewNote(result)
+          this.setData({busy: false, saved: result.sent ? `已保存并上传。${review}` : '现在没有网络，已存在手机上，联网后会自动发送。'})
+          setTimeout(() => wx.navigateBack({delta: 1}), review ? 4000 : 1200)
         },
         (err) => {
           const r = refusal(err)
@@ -292,4 +302,4 @@ const page = {
   },
 }
 
-module.exports = {page, KINDS, buildBody, unflatten, flatten, copyValues, staffScreens, checkScreen}
+module.exports = {page, KINDS, buildBody, unflatten, flatten, copyValues, staffScreens, checkScreen, reviewNote}
