@@ -177,6 +177,8 @@ def main() -> int:
         "SCAN_FLUSH_INTERVAL": "5.0",
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "GUNICORN_WORKERS": "2",
+        # without Redis the workers share their rate limits in a file: the run's own
+        "RATELIMIT_STORE_PATH": str(workdir / "ratelimits.sqlite3"),
     }
     env.pop("REDIS_URL", None)
     databases = ExitStack()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from functools import wraps
 
 from flask import Response, current_app, g, jsonify, request
@@ -71,16 +72,30 @@ def scan_limits() -> ratelimit.Deferred | None:
 
 
 def client_identity() -> str:
-    """Who is scanning, as far as we can tell without a login (hashed before storing)."""
+    """Who is scanning, as far as we can tell without a look-up (hashed before storing):
+    a mini-program user's login token (it stands for their openid), else the client address
+    and user agent. It only ever decides whether a scan is this visitor's own repeat, so a
+    client that sends something else fools no one but itself."""
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer ") and len(header) > 7:
+        return "token|" + hashlib.sha256(header[7:].strip().encode()).hexdigest()
     return f"{request.remote_addr}|{request.user_agent.string[:200]}"
+
+
+def not_a_scan() -> bool:
+    """Whether this request is answered without being recorded as a scan: a HEAD request,
+    or a link-preview fetcher or search crawler (backend/codes/data/link_preview_agents.txt)
+    — nobody held the product."""
+    return request.method == "HEAD" or scans.is_link_preview(request.user_agent.string)
 
 
 def query_parameters(schema: type) -> list[dict]:
     """OpenAPI query parameters of *schema*.
 
     The scan path reads its few query arguments itself (they are checked in the service:
-    a bad link is a 422, an implausible region is ignored); running a schema per scan costs
-    more than the rest of a cached scan. The schema still documents them.
+    a bad link is a 422; ``region`` is accepted and ignored, the region being read on the
+    server from the client's address); running a schema per scan costs more than the rest
+    of a cached scan. The schema still documents them.
     """
     parameters = []
     for name, field in schema().fields.items():
@@ -119,9 +134,10 @@ class ScanByLink(MethodView):
             code,
             channel=channel,
             visitor=client_identity(),
-            region=request.args.get("region"),
+            address=request.remote_addr,
             link=link,
             limits=scan_limits(),
+            record=not not_a_scan(),
         )
         return scan_response(result)
 
@@ -142,8 +158,9 @@ class ScanByCode(MethodView):
             code,
             channel=ScanChannel.MINIPROGRAM,
             visitor=client_identity(),
-            region=request.args.get("region"),
+            address=request.remote_addr,
             limits=scan_limits(),
+            record=not not_a_scan(),
         )
         return scan_response(result)
 

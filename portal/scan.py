@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request
+import re
+import secrets
+
+from flask import Blueprint, current_app, make_response, render_template, request
 from markupsafe import Markup
 
 from backend.codes import scan as scans
@@ -12,24 +15,59 @@ from backend.core.cache import cache
 from backend.core.errors import NotFound, ValidationError
 from backend.core.i18n import current_locale_id
 from backend.core.i18n import gettext as _
-from miniprogram_api.scan import client_identity, scan_limited, scan_limits
+from miniprogram_api.scan import not_a_scan, scan_limited, scan_limits
 
 blueprint = Blueprint("scan_page", __name__, template_folder="templates")
 
 
 MARKER = "<!--yipin:this-scan-->"
+VISITOR = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+VISITOR_COOKIE_AGE = 365 * 86400
+
+
+def page_visitor() -> tuple[str, str | None]:
+    """Who is scanning: the first-party visitor cookie (a random id), and a new id to set
+    when the browser has none. The cookie only ever decides whether a scan is this
+    visitor's own repeat; it weighs nothing in a counterfeit warning."""
+    value = request.cookies.get(current_app.config["SCAN_VISITOR_COOKIE"], "")
+    if VISITOR.match(value):
+        return f"cookie|{value}", None
+    fresh = secrets.token_urlsafe(16)
+    return f"cookie|{fresh}", fresh
 
 
 def _page(code: str, channel: ScanChannel, link: tuple[str, str] | None = None):
-    """Render the scan page, or the "not from this platform" page with 404."""
+    """Render the scan page, or the "not from this platform" page with 404 (naming the
+    evidence when the code was voided). HEAD requests and link-preview crawlers get the
+    page without being counted as scans."""
+    record = not not_a_scan()
+    visitor, fresh = page_visitor()
     try:
         result = scans.scan(
-            code, channel=channel, visitor=client_identity(), link=link, limits=scan_limits()
+            code,
+            channel=channel,
+            visitor=visitor,
+            address=request.remote_addr,
+            link=link,
+            limits=scan_limits(),
+            record=record,
         )
+    except scans.VoidedCode as voided:
+        return render_template("scan/not_found.html", evidence=voided.message), 404
     except (NotFound, ValidationError):
         return render_template("scan/not_found.html"), 404
     head, tail = _cached_page(result)
-    return head + this_scan_html(result) + tail
+    response = make_response(head + this_scan_html(result) + tail)
+    if fresh and record:
+        response.set_cookie(
+            current_app.config["SCAN_VISITOR_COOKIE"],
+            fresh,
+            max_age=VISITOR_COOKIE_AGE,
+            httponly=True,
+            samesite="Lax",
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+        )
+    return response
 
 
 def _cached_page(result: scans.ScanResult) -> list[str]:
@@ -72,10 +110,14 @@ def this_scan_html(result: scans.ScanResult) -> str:
             ).format(alert["level"], alert["message"], reason)
         )
     scan = result.scan
+    if not scan.get("recorded", True):
+        return "".join(html)  # not a scan: nothing to say about this one
     if scan["notice"]:
         html.append(
             Markup('<section class="scan-info"><p class="notice">{}</p>').format(scan["notice"])
         )
+        if scan.get("visitor_repeat"):
+            html.append(Markup('<p class="yours">{}</p>').format(_("您此前查询过此码。")))
     else:
         html.append(
             Markup('<section class="scan-info"><p class="first">{}</p>').format(

@@ -150,3 +150,12 @@ def test_gunicorn_loads_good_configuration(tmp_path):
 )
 def test_normalise_database_url(given, expected):
     assert normalise_database_url(given) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("SCAN_DISTANT_HOURS", "0"), ("SCAN_WARNING_THRESHOLD", "1"), ("SCAN_DISTANT_KM", "5")],
+)
+def test_counterfeit_signal_settings_out_of_range_are_refused(tmp_path, name, value):
+    result = flask_routes(**DEV, DATABASE_URL=f"sqlite:///{tmp_path / 'dev.db'}", **{name: value})
+    assert_refused(result, name)

@@ -602,9 +602,17 @@ def test_consumer_journey(clock, client, db, day, fake_wechat):
         422,
         json={"content": "", "code": codes[0]},
     )
-    for _ in range(21):
+    for _ in range(20):  # one client's reloads: no warning
         client.get(f"{API}/scan/{codes[2]}")
-    rec.call("scan_repeated", "GET", "/scan/{code}", f"/scan/{codes[2]}", 200)
+    client.get(f"{API}/scan/{codes[2]}", environ_base={"REMOTE_ADDR": "202.106.0.20"})  # 北京
+    rec.call(  # and then from 新疆 (the server reads the region from the address): a warning
+        "scan_repeated",
+        "GET",
+        "/scan/{code}",
+        f"/scan/{codes[2]}",
+        200,
+        environ_base={"REMOTE_ADDR": "61.128.114.133"},
+    )
     screen = inspect(client, day, number, "rapid", -6, {"qualitative": "positive"})
     rec.secret(screen, "KJ-TEST-0001")  # the hold's reason names the sample
     held = rec.call("scan_held", "GET", "/scan/{code}", f"/scan/{codes[0]}", 200)

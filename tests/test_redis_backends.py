@@ -15,19 +15,27 @@ from backend.core.ratelimit import RedisStore, Window
 
 def test_scans_are_counted_and_queued_in_redis(client, db, wine, on_redis):
     _, codes = wine
-    first = client.get(f"/api/v1/scan/{codes[0]}?region=福建省漳州市").get_json()
-    second = client.get(f"/api/v1/scan/{codes[0]}?region=广东省广州市").get_json()
+    first = client.get(f"/api/v1/scan/{codes[0]}?region=新疆维吾尔自治区").get_json()
+    beijing = {"REMOTE_ADDR": "202.106.0.20"}  # the server reads 北京市 from the address
+    second = client.get(f"/api/v1/scan/{codes[0]}", environ_base=beijing).get_json()
     assert first["scan"]["number"] == 1 and second["scan"]["number"] == 2
-    assert "counterfeit_suspected" in [a["kind"] for a in second["alerts"]]  # two provinces
-    assert on_redis.llen(RedisRecorder.QUEUE) == 2
+    assert first["alerts"] == second["alerts"] == []  # ?region= is never trusted
+    xinjiang = {"REMOTE_ADDR": "61.128.114.133"}
+    third = client.get(f"/api/v1/scan/{codes[0]}", environ_base=xinjiang).get_json()
+    (alert,) = [a for a in third["alerts"] if a["kind"] == "counterfeit_suspected"]
+    assert [e["kind"] for e in alert["evidence"]] == ["distant_regions"]
+    assert "北京市" in alert["message"] and "新疆维吾尔自治区" in alert["message"]
+    assert on_redis.llen(RedisRecorder.QUEUE) == 3
     assert on_redis.exists(f"yipin:cache:batchview:{wine[0].id}")
 
-    assert recorder.flush() == 2
+    assert recorder.flush() == 3
     assert on_redis.llen(RedisRecorder.QUEUE) == 0
-    assert db.session.scalar(select(func.count(ScanEvent.id))) == 2
+    assert db.session.scalar(select(func.count(ScanEvent.id))) == 3
     code = db.session.scalar(select(UnitCode).where(UnitCode.code == codes[0]))
     db.session.refresh(code)
-    assert code.scan_count == 2
+    assert code.scan_count == 3
+    regions = db.session.scalars(select(ScanEvent.region).order_by(ScanEvent.id)).all()
+    assert regions == [None, "北京市", "新疆维吾尔自治区乌鲁木齐市"]
 
 
 def test_a_failed_write_puts_the_events_back(db, wine, on_redis, app, monkeypatch):

@@ -67,12 +67,13 @@ def test_scan_limits_are_shared_by_every_worker(
 
 def test_without_redis_scans_are_served_and_written_at_once(client, db, wine, redis_down):
     batch, codes = wine
-    first = client.get(f"/api/v1/scan/{codes[0]}?region=福建省漳州市")
+    beijing, xinjiang = {"REMOTE_ADDR": "202.106.0.20"}, {"REMOTE_ADDR": "61.128.114.133"}
+    first = client.get(f"/api/v1/scan/{codes[0]}", environ_base=beijing)
     assert first.status_code == 200  # limits fail open, the cache misses
     body = first.get_json()
     assert body["scan"]["number"] == 1 and body["batch"]["batch_no"] == batch.batch_no
     assert db_events() == 1  # no queue: written in the request
-    second = client.get(f"/api/v1/scan/{codes[0]}?region=广东省广州市").get_json()
+    second = client.get(f"/api/v1/scan/{codes[0]}", environ_base=xinjiang).get_json()
     assert second["scan"]["number"] == 2 and second["scan"]["repeat"]
     assert "counterfeit_suspected" in [a["kind"] for a in second["alerts"]]
     assert client.get(f"/t/{codes[0]}").status_code == 200

@@ -6,6 +6,11 @@ brand, category and zone, the raw lots and their suppliers — is watched here i
 a flush changes or deletes one of them, the views of the batches that show it are dropped at
 once and again after the commit (so a view rebuilt in between from the old rows does not
 outlive the change).
+
+Without Redis every worker keeps its own copies, so each forget also raises the batch's row
+in `scan_generations` (batch 0: every batch) *in the writer's transaction*: the change and
+its stamp commit together, and the next scan in any worker reads the stamp in its one query
+and rebuilds a copy built under an older one (backend/codes/scan.py).
 """
 
 from __future__ import annotations
@@ -75,19 +80,43 @@ def forget_codes(codes: list[str]) -> None:
         db.session.info.setdefault(PENDING_CODES, set()).update(codes)
 
 
-def forget_batch(batch_id: int) -> None:
+def stamp_batches(batch_ids: set[int]) -> None:
+    """Without Redis: raise the database generations of *batch_ids* (0: every batch) in the
+    current transaction, so every worker's copies built before it commits are stale."""
+    if getattr(cache(), "client", None) is not None or not batch_ids:
+        return
+    from backend.codes.models import ScanGeneration
+
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    table = ScanGeneration.__table__
+    statement = insert(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.batch_id], set_={"value": table.c.value + 1}
+    )
+    connection.execute(statement, [{"batch_id": b, "value": 1} for b in sorted(batch_ids)])
+
+
+def forget_batch(batch_id: int, *, stamp: bool = True) -> None:
     """Drop a batch's cached view (after a state change, a new result, a camera event)."""
     pages = [page_key(batch_id, locale) for locale in current_app.config["LANGUAGES"]]
     cache().delete(batch_key(batch_id), *pages)
     _raise_generation(batch_generation(batch_id))
+    if stamp:
+        stamp_batches({batch_id})
 
 
-def forget_all_batches() -> None:
+def forget_all_batches(*, stamp: bool = True) -> None:
     """Drop every cached batch view (after a change that many batches show)."""
     store = cache()
     client = getattr(store, "client", None)
     if client is None:
         store.clear()  # in-process: the code identities go too, and are rebuilt on demand
+        if stamp:
+            stamp_batches({0})
         return
     _raise_generation(ALL_GENERATION)
     from redis import RedisError
@@ -138,13 +167,15 @@ def _affected_batches(session: Session, objects) -> set[int]:
     return found
 
 
-def _forget(batch_ids: set[int]) -> None:
-    """Drop the views of *batch_ids*."""
+def _forget(batch_ids: set[int], *, stamp: bool = True) -> None:
+    """Drop the views of *batch_ids* (and stamp them, unless the change has committed)."""
     if ALL in batch_ids:
-        forget_all_batches()
+        forget_all_batches(stamp=stamp)
     else:
         for batch_id in batch_ids:
-            forget_batch(batch_id)
+            forget_batch(batch_id, stamp=False)
+        if stamp:
+            stamp_batches(batch_ids)
 
 
 @event.listens_for(Session, "after_flush")
@@ -166,7 +197,7 @@ def _forget_after_commit(session: Session) -> None:
     codes = session.info.pop(PENDING_CODES, None)
     if has_app_context():
         if batch_ids:
-            _forget(batch_ids)
+            _forget(batch_ids, stamp=False)  # stamped in the transaction that committed
         if codes:
             cache().delete(*(code_key(c) for c in codes))
             _raise_generation(CODES_GENERATION)

@@ -36,7 +36,19 @@ from datetime import datetime
 from flask import current_app
 
 from backend.codes.caching import ALL_GENERATION, CODES_GENERATION, EPOCH, batch_generation
-from backend.codes.recorder import STATE_TTL, RedisRecorder, ScanState, province_of
+from backend.codes.recorder import (
+    MAX_NETWORKS,
+    MAX_VISITORS,
+    STATE_TTL,
+    History,
+    RedisRecorder,
+    ScanState,
+    distant_of,
+    keep_distant,
+    province_of,
+    provinces_from,
+    state_fields,
+)
 from backend.core import ratelimit
 
 MAX_CODES = 50_000
@@ -96,8 +108,14 @@ return {'ok', generation(KEYS[1], epoch())}
 
 # The scan. KEYS from K: the code's scan state, the scan queue, the all-batches generation,
 # the batch's generation. ARGV from A: the codes, all-batches and batch generations this
-# worker holds, the event (JSON), its time, its province or '', the state's time to live,
-# '1' when a base state follows, its count, first scan or '' and provinces (one a line).
+# worker holds, the event (JSON), its time (ISO), its province or '', the state's time to
+# live, '1' when a base state follows, the base's fields ("name<TAB>value" lines), the
+# visitor's hash or '', the network's hash or '', the scan's Unix time, and how many
+# visitors and networks a state remembers at most. The state's fields: count, first, pl
+# (provinces and their latest scans, "name<TAB>time" lines), v:<visitor> (latest scan), nv,
+# n:<network>, nn, dr (a far-apart pair once seen, kept by the caller). The reply: 'ok',
+# the count, the first scan before this one, the visitor's latest scan before this one, the
+# distinct networks, the provinces and the far-apart pair.
 SCAN_SCRIPT = """
 local failing = over_failures()
 if failing then return {'failures', failing} end
@@ -111,25 +129,53 @@ end
 local state = KEYS[K]
 if redis.call('EXISTS', state) == 0 then
     if ARGV[A + 7] ~= '1' then return {'base'} end
-    redis.call('HSET', state, 'count', ARGV[A + 8])
-    if ARGV[A + 9] ~= '' then redis.call('HSET', state, 'first', ARGV[A + 9]) end
-    for province in string.gmatch(ARGV[A + 10], '[^\\n]+') do
-        redis.call('HSET', state, 'p:' .. province, 1)
+    for line in string.gmatch(ARGV[A + 8], '[^\\n]+') do
+        local name, value = string.match(line, '^(.-)\\t(.*)$')
+        redis.call('HSET', state, name, (string.gsub(value, '\\r', '\\n')))
     end
+    if redis.call('EXISTS', state) == 0 then redis.call('HSET', state, 'count', 0) end
 end
 local counts = hit_scans()
 if counts then return {'limited', unpack(counts)} end
+local at = ARGV[A + 11]
 local first = redis.call('HGET', state, 'first') or ''
 local count = redis.call('HINCRBY', state, 'count', 1)
 if first == '' then redis.call('HSET', state, 'first', ARGV[A + 4]) end
-if ARGV[A + 5] ~= '' then redis.call('HSET', state, 'p:' .. ARGV[A + 5], 1) end
+local seen = ''
+if ARGV[A + 9] ~= '' then
+    local visitor = 'v:' .. ARGV[A + 9]
+    seen = redis.call('HGET', state, visitor) or ''
+    if seen ~= '' then
+        redis.call('HSET', state, visitor, at)
+    elseif tonumber(redis.call('HGET', state, 'nv') or '0') < tonumber(ARGV[A + 12]) then
+        redis.call('HSET', state, visitor, at)
+        redis.call('HINCRBY', state, 'nv', 1)
+    end
+end
+local nn = tonumber(redis.call('HGET', state, 'nn') or '0')
+if ARGV[A + 10] ~= '' and nn < tonumber(ARGV[A + 13]) then
+    if redis.call('HSETNX', state, 'n:' .. ARGV[A + 10], 1) == 1 then
+        nn = redis.call('HINCRBY', state, 'nn', 1)
+    end
+end
+local listed = redis.call('HGET', state, 'pl') or ''
+if ARGV[A + 5] ~= '' then
+    local lines, found = {}, false
+    for line in string.gmatch(listed, '[^\\n]+') do
+        if string.match(line, '^(.-)\\t') == ARGV[A + 5] then
+            lines[#lines + 1] = ARGV[A + 5] .. '\\t' .. at
+            found = true
+        else
+            lines[#lines + 1] = line
+        end
+    end
+    if not found then lines[#lines + 1] = ARGV[A + 5] .. '\\t' .. at end
+    listed = table.concat(lines, '\\n')
+    redis.call('HSET', state, 'pl', listed)
+end
 redis.call('EXPIRE', state, tonumber(ARGV[A + 6]))
 redis.call('RPUSH', KEYS[K + 1], ARGV[A + 3])
-local reply = {'ok', count, first}
-for _, name in ipairs(redis.call('HKEYS', state)) do
-    if string.sub(name, 1, 2) == 'p:' then reply[#reply + 1] = string.sub(name, 3) end
-end
-return reply
+return {'ok', count, first, seen, nn, listed, redis.call('HGET', state, 'dr') or ''}
 """
 
 
@@ -290,7 +336,8 @@ class FastPath:
         code_generation: bytes,
         view: ViewEntry | None,
         limits: ScriptLimits,
-        base: ScanState | None,
+        base: History | None,
+        since: datetime,
     ) -> ScanState:
         """Run the script once: the scan's state, or RateLimited, Stale or NeedsBase."""
         keys = [
@@ -305,10 +352,12 @@ class FastPath:
         held = view.generations if view is not None else (b"-", b"-")
         scanned_at: datetime = event["scanned_at"]
         if base is None:
-            base_args = ["0", "", "", ""]
+            base_args = ["0", ""]
         else:
-            first = base.first_at.isoformat() if base.first_at else ""
-            base_args = ["1", base.count, first, "\n".join(sorted(base.provinces))]
+            fields = state_fields(base)
+            # a value never holds a tab; provinces' line breaks travel as \r
+            lines = (f"{k}\t{str(v).replace(chr(10), chr(13))}" for k, v in fields.items())
+            base_args = ["1", "\n".join(lines)]
         args = [
             *limits.args,
             code_generation,
@@ -319,14 +368,30 @@ class FastPath:
             province_of(event.get("region")) or "",
             STATE_TTL,
             *base_args,
+            event.get("visitor_hash") or "",
+            event.get("network_hash") or "",
+            repr(scanned_at.timestamp()),
+            MAX_VISITORS,
+            MAX_NETWORKS,
         ]
         reply = self.script(keys=keys, args=args)
         kind = reply[0]
         if kind == b"ok":
             limits.counted()
             first = datetime.fromisoformat(reply[2].decode()) if reply[2] else None
-            provinces = {p.decode() for p in reply[3:]}
-            return ScanState(int(reply[1]), first or scanned_at, provinces)
+            seen = float(reply[3]) if reply[3] else None
+            before = seen is not None and seen >= since.timestamp()
+            provinces = provinces_from(reply[5])
+            state = ScanState(
+                int(reply[1]),
+                first or scanned_at,
+                provinces,
+                before,
+                int(reply[4]),
+                distant_of(reply[6]),
+            )
+            keep_distant(self.client, self.recorder._key(code.id), state)
+            return state
         if kind == b"stale":
             raise Stale(reply[1], reply[2], reply[3])
         if kind == b"base":

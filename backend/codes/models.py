@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.core.models import Base, CreatedMixin, TimestampMixin
@@ -103,8 +103,23 @@ class ScanEvent(Base):
     channel: Mapped[ScanChannel] = mapped_column(enum_type(ScanChannel))
     # Coarse region (province/city), never a precise location.
     region: Mapped[str | None] = mapped_column(String(50))
-    # HMAC-SHA256 of the openid (or of the client address for H5) with a server salt.
+    # HMAC-SHA256 of the visitor (openid, first-party cookie, or client address and user
+    # agent) with a server salt: a repeat scan by the same visitor is recognised by it.
     visitor_hash: Mapped[str | None] = mapped_column(String(64))
+    # HMAC-SHA256 of the client's network (/24 or /48): distinct networks stand for
+    # distinct consumers in the counterfeit signal (one client cannot fake several).
+    network_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class ScanGeneration(Base):
+    """A counter raised in the same transaction as every change a batch's consumer view
+    shows (batch_id 0: every batch), when there is no Redis: each worker's copy of a view
+    is checked against it in the scan's one query (backend/codes/caching.py)."""
+
+    __tablename__ = "scan_generations"
+
+    batch_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class PrintJobStatus(enum.StrEnum):

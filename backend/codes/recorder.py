@@ -1,11 +1,12 @@
-"""Recording scans off the request path.
+"""Recording scans: off the request path on Redis, in the request without it.
 
-Every scan is counted at once (so the consumer sees "scan number n") and queued; a
-background flusher writes the queued events to `scan_events` in batches and adds them to
-the codes' counters. Two backends share one interface:
+Every scan is counted at once (so the consumer sees "scan number n"). Two backends:
 
-- in-process (the embedded default): a locked list per worker process, flushed every
-  `SCAN_FLUSH_INTERVAL` seconds and at exit;
+- the database (the embedded default, no Redis): each scan's number is taken atomically
+  from its code's counter row (one UPDATE ... RETURNING, which also reads the batch view's
+  generations) and its event written in the same transaction, so several gunicorn workers
+  number one code's scans in one sequence that never goes back or repeats. Correctness over
+  speed: a write and a commit per scan;
 - Redis (when REDIS_URL is set): counters in a hash per code and the queue in a list, so
   every worker sees the same counts and queued events survive a worker's crash. The Celery
   worker flushes (``codes.flush_scans``, on beat every SCAN_FLUSH_INTERVAL seconds).
@@ -24,14 +25,17 @@ While Redis does not answer, a scan is written straight to the database in the r
 from __future__ import annotations
 
 import atexit
+import fcntl
 import json
 import logging
+import os
 import threading
 import time
 import uuid
-from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from celery import shared_task
 from flask import Flask, current_app
@@ -46,13 +50,39 @@ STATE_ENTRIES = 50_000
 STATE_TTL = 7 * 24 * 3600
 
 
+HISTORY = 500  # newest events of a code read for its signals on the database path
+MAX_NETWORKS = 64  # distinct networks remembered per code (far above any threshold)
+MAX_VISITORS = 256  # visitors remembered per code for recognising their repeat scans
+
+
 @dataclass
 class ScanState:
-    """What is known of one code's scans, this scan included."""
+    """What is known of one code's scans, this scan included.
+
+    *provinces* maps each province the code was scanned from to its latest scan there;
+    *visitor_before* says this scan's visitor scanned the code before (within
+    SCAN_VISITOR_WINDOW); *networks* counts the distinct client networks that scanned it.
+    """
 
     count: int
     first_at: datetime | None
-    provinces: set[str] = field(default_factory=set)
+    provinces: dict[str, datetime] = field(default_factory=dict)
+    visitor_before: bool = False
+    networks: int = 0
+    distant: tuple[str, str] | None = None  # once scanned far apart within hours: kept
+
+
+@dataclass
+class History:
+    """A code's earlier scans as the database has them (for a fresh Redis state, or the
+    database path's signals)."""
+
+    count: int
+    first_at: datetime | None
+    provinces: dict[str, datetime]
+    visitors: dict[str, datetime]
+    networks: set[str]
+    distant: tuple[str, str] | None = None
 
 
 def province_of(region: str | None) -> str | None:
@@ -66,16 +96,149 @@ def province_of(region: str | None) -> str | None:
     return region
 
 
-def base_state(code_id: int) -> ScanState:
-    """A code's flushed counters and the provinces it was scanned from, from the database."""
+@lru_cache(maxsize=1)
+def _history_statement():
+    """The newest HISTORY events of a code (built once: building costs more than running)."""
+    events = ScanEvent.__table__
+    return (
+        select(events.c.visitor_hash, events.c.network_hash, events.c.region, events.c.scanned_at)
+        .where(events.c.code_id == bindparam("code_id"))
+        .order_by(events.c.scanned_at.desc())
+        .limit(HISTORY)
+    )
+
+
+def _history_rows(code_id: int):
+    """The newest HISTORY events of a code."""
+    return db.session.connection().execute(_history_statement(), {"code_id": code_id}).all()
+
+
+def distant_in(scans: list[tuple[datetime, str]]) -> tuple[str, str] | None:
+    """Two provinces at least SCAN_DISTANT_KM apart that *scans* ((time, province)) reached
+    within SCAN_DISTANT_HOURS of each other, or None."""
+    from backend.codes.regions import farthest_within
+
+    config = current_app.config
+    window = timedelta(hours=config["SCAN_DISTANT_HOURS"])
+    return farthest_within(scans, window, config["SCAN_DISTANT_KM"])
+
+
+def _province_scans(rows) -> list[tuple[datetime, str]]:
+    """(time, province) of the *rows* that have a province."""
+    found = []
+    for row in rows:
+        province = province_of(row.region)
+        if province:
+            found.append((_utc(row.scanned_at), province))
+    return found
+
+
+def history_of(rows, since: datetime) -> tuple[dict, dict, set]:
+    """(provinces → latest time, visitors seen after *since* → latest time, networks) of
+    *rows* (newest first)."""
+    provinces: dict[str, datetime] = {}
+    visitors: dict[str, datetime] = {}
+    networks: set[str] = set()
+    for row in rows:
+        at = _utc(row.scanned_at)
+        province = province_of(row.region)
+        if province and province not in provinces:
+            provinces[province] = at
+        if row.visitor_hash and at >= since and row.visitor_hash not in visitors:
+            if len(visitors) < MAX_VISITORS:
+                visitors[row.visitor_hash] = at
+        if row.network_hash and len(networks) < MAX_NETWORKS:
+            networks.add(row.network_hash)
+    return provinces, visitors, networks
+
+
+def base_state(code_id: int, since: datetime | None = None) -> History:
+    """A code's flushed counters and recent history, from the database."""
     row = db.session.execute(
         select(UnitCode.scan_count, UnitCode.first_scanned_at).where(UnitCode.id == code_id)
     ).one()
-    regions = db.session.scalars(
-        select(ScanEvent.region).where(ScanEvent.code_id == code_id).distinct().limit(50)
-    ).all()
-    provinces = {p for p in map(province_of, regions) if p}
-    return ScanState(row.scan_count, row.first_scanned_at, provinces)
+    since = since or datetime.min.replace(tzinfo=UTC)
+    rows = _history_rows(code_id)
+    provinces, visitors, networks = history_of(rows, since)
+    distant = distant_in(_province_scans(rows))
+    return History(row.scan_count, row.first_scanned_at, provinces, visitors, networks, distant)
+
+
+def state_fields(history: History) -> dict[str, str | int | float]:
+    """A code's Redis hash fields for its *history* (count, first scan, provinces and
+    visitors with their latest scans as Unix times, networks)."""
+    fields: dict[str, str | int | float] = {"count": history.count}
+    if history.first_at:
+        fields["first"] = _utc(history.first_at).isoformat()
+    if history.provinces:
+        fields["pl"] = provinces_text(history.provinces)
+    if history.distant:
+        fields["dr"] = "\t".join(history.distant)
+    for visitor, at in history.visitors.items():
+        fields[f"v:{visitor}"] = _utc(at).timestamp()
+    fields["nv"] = len(history.visitors)
+    for network in history.networks:
+        fields[f"n:{network}"] = 1
+    fields["nn"] = len(history.networks)
+    return fields
+
+
+def distant_of(text: bytes | str | None) -> tuple[str, str] | None:
+    """The kept far-apart pair of a Redis state ("A<TAB>B"), or None."""
+    if isinstance(text, bytes):
+        text = text.decode()
+    if not text or "\t" not in text:
+        return None
+    first, second = text.split("\t", 1)
+    return first, second
+
+
+def keep_distant(client, key: str, state: ScanState) -> None:
+    """On Redis: when this scan's provinces (each at its latest scan) show a far-apart pair
+    for the first time, keep it in the code's state, so the evidence outlives later scans.
+    One more round trip, once per code."""
+    if state.distant is not None:
+        return
+    state.distant = distant_in([(at, name) for name, at in state.provinces.items()])
+    if state.distant is not None:
+        client.hset(key, "dr", "\t".join(state.distant))
+
+
+def provinces_text(provinces: dict[str, datetime]) -> str:
+    """Provinces and their latest scans as Redis keeps them: "name<TAB>unix time" lines."""
+    return "\n".join(f"{name}\t{_utc(at).timestamp()}" for name, at in provinces.items())
+
+
+def provinces_from(text: bytes | str | None) -> dict[str, datetime]:
+    """:func:`provinces_text` read back."""
+    if isinstance(text, bytes):
+        text = text.decode()
+    found = {}
+    for line in filter(None, (text or "").split("\n")):
+        name, _, at = line.partition("\t")
+        found[name] = datetime.fromtimestamp(float(at), UTC)
+    return found
+
+
+def state_after(history: History, event: dict, count: int, first_at, since: datetime) -> ScanState:
+    """The state of a code after *event*, from its earlier *history*."""
+    provinces = dict(history.provinces)
+    province = province_of(event.get("region"))
+    if province:
+        provinces[province] = event["scanned_at"]
+    visitor = event.get("visitor_hash")
+    seen = history.visitors.get(visitor) if visitor else None
+    networks = set(history.networks)
+    if event.get("network_hash"):
+        networks.add(event["network_hash"])
+    return ScanState(
+        count,
+        first_at or event["scanned_at"],
+        provinces,
+        visitor_before=seen is not None and seen >= since,
+        networks=len(networks),
+        distant=history.distant,
+    )
 
 
 @dataclass
@@ -86,63 +249,163 @@ class Claim:
     events: list[dict]
 
 
-class LocalRecorder:
-    """Counts and queues scans in this process."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._queue: list[dict] = []
-        self._states: OrderedDict[int, ScanState] = OrderedDict()
-
-    def record(self, code_id: int, event: dict) -> ScanState:
-        """Count one scan of *code_id* and queue its event."""
-        with self._lock:
-            state = self._states.get(code_id)
-        if state is None:
-            base = base_state(code_id)
-            with self._lock:
-                state = self._states.setdefault(code_id, base)
-        with self._lock:
-            self._states.move_to_end(code_id)
-            while len(self._states) > STATE_ENTRIES:
-                self._states.popitem(last=False)
-            previous = ScanState(state.count, state.first_at, set(state.provinces))
-            state.count += 1
-            state.first_at = state.first_at or event["scanned_at"]
-            province = province_of(event.get("region"))
-            if province:
-                state.provinces.add(province)
-            self._queue.append(event)
-            return ScanState(state.count, previous.first_at or state.first_at, set(state.provinces))
+class DatabaseRecorder:
+    """Without Redis: every scan is written to the database in its request, its number
+    taken atomically from the code's counter (:func:`record_in_database`), so every worker
+    numbers one code's scans in one sequence. Nothing is queued, so nothing is flushed."""
 
     def claim(self, limit: int = FLUSH_BATCH) -> Claim | None:
-        """Remove up to *limit* queued events for writing; None when there are none."""
-        with self._lock:
-            taken, self._queue = self._queue[:limit], self._queue[limit:]
-        return Claim(None, taken) if taken else None
+        """Nothing is ever queued."""
+        return None
 
     def release(self, claim: Claim) -> None:
-        """Put a claim that could not be written back at the head of the queue."""
-        with self._lock:
-            self._queue[:0] = claim.events
+        """Nothing is ever claimed."""
 
     def done(self, claim: Claim) -> None:
-        """A claim was committed (nothing to do in memory)."""
+        """Nothing is ever claimed."""
 
     def recover(self, lease: float) -> int:
-        """Nothing is ever left claimed in memory (a dead process takes its queue along)."""
+        """Nothing is ever left claimed."""
         return 0
 
     def pending(self) -> int:
-        """How many events wait to be written."""
-        with self._lock:
-            return len(self._queue)
+        """Nothing waits to be written."""
+        return 0
 
     def reset(self) -> None:
-        """Forget counts and queue (tests)."""
-        with self._lock:
-            self._queue.clear()
-            self._states.clear()
+        """Nothing to forget (tests)."""
+
+
+LocalRecorder = DatabaseRecorder  # the embedded default's name before issue 15
+
+
+@dataclass(frozen=True)
+class CountedCode:
+    """A code as the database path's one statement returns it, with the generations of its
+    batch's view (0 while never raised)."""
+
+    id: int
+    batch_id: int
+    kind: str
+    serial: int
+    count: int
+    first_at: datetime | None
+    generations: tuple[int, int]
+
+
+class WriterLock:
+    """On a SQLite file, the scan writers of every worker queue on an flock of a file beside
+    the database before they take SQLite's write lock: SQLite's own busy wait polls (sleeps
+    of 1, 2, 5, 10 ... ms), which under a stream of scans costs more than the writes; the
+    kernel hands an flock over at once. Nothing on PostgreSQL (its row lock queues)."""
+
+    def __init__(self):
+        self._handles: dict[tuple[int, str], int] = {}
+
+    def _handle(self, path: str) -> int:
+        """This process's descriptor of the lock file (a raw descriptor: kept for life)."""
+        key = (os.getpid(), path)
+        handle = self._handles.get(key)
+        if handle is None:
+            flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
+            handle = self._handles[key] = os.open(path + ".scan-lock", flags, 0o600)
+        return handle
+
+    @contextmanager
+    def held(self):
+        """Hold the lock while the block runs (a no-op off SQLite files)."""
+        url = db.engine.url
+        if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+            yield
+            return
+        handle = self._handle(url.database)
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+writer_lock = WriterLock()
+
+
+@lru_cache(maxsize=1)
+def _count_statement():
+    """The database path's one statement (built once: building costs more than running)."""
+    from backend.codes.models import CodeStatus, ScanGeneration
+
+    table = UnitCode.__table__
+    generations = ScanGeneration.__table__
+
+    def generation(batch_id):
+        return func.coalesce(
+            select(generations.c.value).where(generations.c.batch_id == batch_id).scalar_subquery(),
+            0,
+        )
+
+    now = bindparam("now", type_=table.c.first_scanned_at.type)
+    return (
+        update(table)
+        .where(table.c.code == bindparam("code_text"), table.c.status == CodeStatus.ACTIVE)
+        .values(
+            scan_count=table.c.scan_count + 1,
+            first_scanned_at=func.coalesce(table.c.first_scanned_at, now),
+            last_scanned_at=now,
+        )
+        .returning(
+            table.c.id,
+            table.c.batch_id,
+            table.c.kind,
+            table.c.serial,
+            table.c.scan_count,
+            table.c.first_scanned_at,
+            generation(table.c.batch_id).label("batch_generation"),
+            generation(0).label("all_generation"),
+        )
+    )
+
+
+def count_in_database(code: str, now: datetime) -> CountedCode | None:
+    """Count one scan of the active code *code* in its counter and return it, in one
+    statement that also reads its batch's view generations; None when no active code has
+    that text. The row stays locked (PostgreSQL) or the database write-locked (SQLite) until
+    the caller commits, so concurrent scans of one code are numbered one after another."""
+    connection = db.session.connection()
+    row = connection.execute(_count_statement(), {"code_text": code, "now": now}).first()
+    if row is None:
+        return None
+    return CountedCode(
+        row.id,
+        row.batch_id,
+        str(row.kind),
+        row.serial,
+        row.scan_count,
+        _utc(row.first_scanned_at) if row.first_scanned_at else None,
+        (int(row.batch_generation), int(row.all_generation)),
+    )
+
+
+@lru_cache(maxsize=1)
+def _insert_statement():
+    """One scan event's INSERT (built once)."""
+    return insert(ScanEvent.__table__)
+
+
+def record_in_database(counted: CountedCode, event: dict, since: datetime) -> ScanState:
+    """Write the scan event of a code counted by :func:`count_in_database` (flushes, no
+    commit) and return the code's state after it, read from its newest events."""
+    rows = _history_rows(counted.id)
+    provinces, visitors, networks = history_of(rows, since)
+    scans = _province_scans(rows)
+    province = province_of(event.get("region"))
+    if province:
+        scans.append((event["scanned_at"], province))
+    distant = distant_in(scans)
+    history = History(counted.count - 1, counted.first_at, provinces, visitors, networks, distant)
+    row = {**event, "channel": ScanChannel(event["channel"])}
+    db.session.connection().execute(_insert_statement(), row)
+    first = counted.first_at if counted.count > 1 else event["scanned_at"]
+    return state_after(history, event, counted.count, first, since)
 
 
 # Move up to ARGV[1] events from the queue (KEYS[1]) to a claim list (KEYS[2]) registered in
@@ -197,31 +460,43 @@ class RedisRecorder:
             return record_directly(code_id, event)
 
     def _record(self, code_id: int, event: dict) -> ScanState:
-        """Count and queue in Redis."""
+        """Count and queue in Redis (the fields are the fast path's: backend/codes/fastpath.py)."""
         key = self._key(code_id)
+        now = event["scanned_at"]
+        since = now - timedelta(seconds=current_app.config["SCAN_VISITOR_WINDOW"])
         if not self.client.exists(key):
-            base = base_state(code_id)
+            fields = state_fields(base_state(code_id, since))
             pipe = self.client.pipeline()
-            pipe.hsetnx(key, "count", base.count)
-            if base.first_at:
-                pipe.hsetnx(key, "first", base.first_at.isoformat())
-            for province in base.provinces:
-                pipe.hsetnx(key, f"p:{province}", 1)
+            for name, value in fields.items():
+                pipe.hsetnx(key, name, value)
             pipe.execute()
         province = province_of(event.get("region"))
+        visitor, network = event.get("visitor_hash"), event.get("network_hash")
         pipe = self.client.pipeline()
         pipe.hget(key, "first")
+        pipe.hget(key, f"v:{visitor}")
+        pipe.hget(key, "pl")
+        pipe.hget(key, "dr")
         pipe.hincrby(key, "count", 1)
-        pipe.hsetnx(key, "first", event["scanned_at"].isoformat())
-        if province:
-            pipe.hset(key, f"p:{province}", 1)
+        pipe.hsetnx(key, "first", now.isoformat())
+        if visitor:
+            pipe.hset(key, f"v:{visitor}", now.timestamp())
+        if network:
+            pipe.hset(key, f"n:{network}", 1)
         pipe.expire(key, STATE_TTL)
         pipe.rpush(self.QUEUE, json.dumps(_to_json(event), ensure_ascii=False))
         pipe.hkeys(key)
-        first_before, count, *_, keys = pipe.execute()
+        first_before, seen, listed, recorded, count, *_, keys = pipe.execute()
+        provinces = provinces_from(listed)
+        if province:
+            provinces[province] = now
+            self.client.hset(key, "pl", provinces_text(provinces))
         first = datetime.fromisoformat(first_before.decode()) if first_before else None
-        provinces = {k.decode()[2:] for k in keys if k.startswith(b"p:")}
-        return ScanState(count, first or event["scanned_at"], provinces)
+        networks = sum(1 for k in keys if k.startswith(b"n:"))
+        before = seen is not None and float(seen) >= since.timestamp()
+        state = ScanState(count, first or now, provinces, before, networks, distant_of(recorded))
+        keep_distant(self.client, key, state)
+        return state
 
     def claim(self, limit: int = FLUSH_BATCH) -> Claim | None:
         """Move up to *limit* queued events to a claim of this flusher; None when none."""
@@ -274,9 +549,7 @@ def record_directly(code_id: int, event: dict) -> ScanState:
     with db.session.begin_nested():
         write_events([event])
     db.session.commit()
-    province = province_of(event.get("region"))
-    provinces = base.provinces | ({province} if province else set())
-    return ScanState(base.count + 1, base.first_at or event["scanned_at"], provinces)
+    return state_after(base, event, base.count + 1, base.first_at, event["scanned_at"])
 
 
 def _to_json(event: dict) -> dict:
@@ -296,7 +569,7 @@ def write_events(events: list[dict]) -> None:
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":  # COPY: a fraction of the cost of INSERTs
         cursor = connection.connection.driver_connection.cursor()
-        columns = "code_id, scanned_at, channel, region, visitor_hash"
+        columns = "code_id, scanned_at, channel, region, visitor_hash, network_hash"
         with cursor.copy(f"COPY scan_events ({columns}) FROM STDIN") as copy:
             for e in events:
                 copy.write_row(
@@ -306,10 +579,11 @@ def write_events(events: list[dict]) -> None:
                         str(e["channel"]),
                         e["region"],
                         e["visitor_hash"],
+                        e.get("network_hash"),
                     )
                 )
     else:
-        rows = [{**e, "channel": ScanChannel(e["channel"])} for e in events]
+        rows = [{"network_hash": None, **e, "channel": ScanChannel(e["channel"])} for e in events]
         db.session.execute(insert(ScanEvent), rows)
     per_code: dict[int, list[datetime]] = {}
     for event in events:
@@ -449,6 +723,8 @@ def ensure_flusher(app: Flask) -> None:
     interval = app.config["SCAN_FLUSH_INTERVAL"]
     if interval <= 0 or app.extensions.get("scan_flusher") is not None:
         return
+    if isinstance(app.extensions["scan_recorder"], DatabaseRecorder):
+        return  # scans are written in their requests
     if isinstance(app.extensions["scan_recorder"], RedisRecorder) and not app.config.get(
         "CELERY_ALWAYS_EAGER"
     ):
@@ -464,5 +740,5 @@ def ensure_flusher(app: Flask) -> None:
 def init_recorder(app: Flask) -> None:
     """Choose the recorder for *app* (Redis when configured)."""
     client = app.extensions.get("redis")
-    app.extensions["scan_recorder"] = RedisRecorder(client) if client else LocalRecorder()
+    app.extensions["scan_recorder"] = RedisRecorder(client) if client else DatabaseRecorder()
     app.extensions["scan_flusher"] = None

@@ -1,8 +1,15 @@
 """The consumer scan: one code in, the whole story of its batch out.
 
-The path is built for load: the code's identity and its batch's view are cached (and
-invalidated when a batch changes state or a code is voided), the scan is counted at once
-and written to the database by the recorder's flusher, off the request path.
+On Redis the path is built for load: the code's identity and its batch's view are cached
+(and invalidated when a batch changes state or a code is voided), the scan is counted in one
+round trip and written to the database by the flusher, off the request path
+(backend/codes/fastpath.py). Without Redis it is built to be right with several workers:
+the scan is numbered and written in the database in one transaction, and each worker's copy
+of the view is checked against the batch's generation read in the same statement.
+
+Signals are honest (issue 15): a visitor's own repeat scans are not another consumer's; the
+region comes from the client's address on the server (backend/codes/regions.py), never
+from the client; the counterfeit warning fires only on evidence and names it.
 """
 
 from __future__ import annotations
@@ -14,19 +21,28 @@ import logging
 import re
 import time
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from backend.codes import fastpath
-from backend.codes.caching import batch_key, code_key
+from backend.codes import fastpath, regions
+from backend.codes.caching import batch_key
 from backend.codes.gs1 import is_valid_gtin14
-from backend.codes.models import CodeStatus, ScanChannel, UnitCode
-from backend.codes.recorder import ScanState, base_state, ensure_flusher
+from backend.codes.models import CodeStatus, ScanChannel, ScanGeneration, UnitCode
+from backend.codes.recorder import (
+    History,
+    ScanState,
+    base_state,
+    count_in_database,
+    ensure_flusher,
+    record_in_database,
+    writer_lock,
+)
 from backend.codes.services import parse_code
 from backend.codes.urls import digital_link, scan_url
 from backend.core import ratelimit
@@ -45,10 +61,9 @@ from backend.registry.standing import made_after_expiry, registration_standing, 
 from backend.video.public import workshop_cameras
 
 log = logging.getLogger(__name__)
-CODE_TTL = 3600
 MAX_LINK_LENGTH = 2048
 DIGITAL_LINK = re.compile(r"^/01/(\d{14})/10/([^/]{1,20})/21/([^/]{1,64})/?$")
-REGION = re.compile(r"^[\w\u4e00-\u9fff·\- ]{1,50}$")
+NOT_RELEASED = frozenset({BatchState.DRAFT, BatchState.IN_PRODUCTION, BatchState.PENDING_RELEASE})
 
 
 @dataclass(frozen=True)
@@ -128,19 +143,33 @@ def check_gtin(gtin: str) -> None:
         raise ValidationError(_("商品条码（GTIN）校验位错误。"), slug="bad_gtin")
 
 
-def clean_region(region: str | None) -> str | None:
-    """A coarse region as the client reports it, or None when absent or not plausible."""
-    if region and REGION.match(region):
-        return region
-    return None
-
-
 def visitor_hash(identity: str) -> str:
     """A salted hash of an openid or client address; the raw value is never kept."""
     salt = current_app.config["SCAN_SALT"] or current_app.config["SECRET_KEY"]
     keyed = _keyed_hmac(salt).copy()
     keyed.update(identity.encode())
     return keyed.hexdigest()
+
+
+AGENTS_FILE = Path(__file__).resolve().parent / "data" / "link_preview_agents.txt"
+
+
+@lru_cache(maxsize=1)
+def link_preview_agents() -> tuple[str, ...]:
+    """User-agent tokens of link-preview fetchers and crawlers, lower-cased."""
+    tokens = []
+    for line in AGENTS_FILE.read_text(encoding="utf-8").splitlines():
+        token = line.split("#", 1)[0].strip()
+        if token:
+            tokens.append(token.lower())
+    return tuple(tokens)
+
+
+@lru_cache(maxsize=1024)
+def is_link_preview(user_agent: str | None) -> bool:
+    """Whether *user_agent* names a link-preview fetcher or crawler (not a scan)."""
+    agent = (user_agent or "").lower()
+    return any(token in agent for token in link_preview_agents())
 
 
 @lru_cache(maxsize=4)
@@ -153,25 +182,36 @@ def _keyed_hmac(salt: str) -> hmac.HMAC:
 # -- the cached parts ---------------------------------------------------------------------
 
 
-def lookup(code: str) -> CodeInfo:
-    """The active code *code*, from the cache or the database; NotFound otherwise."""
-    key = code_key(code)
-    data = cache().get(key)
-    if data is None:
-        data = _code_from_database(code)
-        del data["scanned"]
-        cache().set(key, data, CODE_TTL)
-    return CodeInfo(**data)
+class VoidedCode(NotFound):
+    """A voided code was scanned: answered like an unknown code (404, ``code_not_found``:
+    it no longer speaks for any product), with the counterfeit warning that names why in
+    its message and in ``errors.alerts``."""
+
+    def __init__(self):
+        alert = counterfeit_alert([evidence("voided_code")])
+        super().__init__(alert["message"], slug="code_not_found", errors={"alerts": [alert]})
+
+
+def refuse_missing(code: str) -> None:
+    """Raise why no active code *code* exists: VoidedCode, or NotFound."""
+    status = db.session.scalar(select(UnitCode.status).where(UnitCode.code == code))
+    if status is CodeStatus.VOIDED:
+        raise VoidedCode()
+    raise NotFound(_("此码不是本平台发放的追溯码。"), slug="code_not_found")
 
 
 def _code_from_database(code: str) -> dict:
-    """The active code *code* as the database has it; NotFound otherwise."""
+    """The active code *code* as the database has it; NotFound (VoidedCode) otherwise."""
     columns = (UnitCode.id, UnitCode.batch_id, UnitCode.kind, UnitCode.serial, UnitCode.status)
     row = db.session.execute(
-        select(*columns, UnitCode.scan_count).where(UnitCode.code == code)
+        select(*columns, UnitCode.scan_count, UnitCode.first_scanned_at).where(
+            UnitCode.code == code
+        )
     ).first()
-    if row is None or row.status is CodeStatus.VOIDED:
+    if row is None:
         raise NotFound(_("此码不是本平台发放的追溯码。"), slug="code_not_found")
+    if row.status is CodeStatus.VOIDED:
+        raise VoidedCode()
     return {
         "id": row.id,
         "code": code,
@@ -179,13 +219,32 @@ def _code_from_database(code: str) -> dict:
         "kind": str(row.kind),
         "serial": row.serial,
         "scanned": row.scan_count > 0,
+        "count": row.scan_count,
+        "first_at": row.first_scanned_at,
     }
 
 
 def batch_view(batch_id: int) -> dict:
-    """The batch's consumer view and its JSON text, cached."""
+    """The batch's consumer view and its JSON text, cached: in Redis for SCAN_VIEW_TTL
+    (and dropped on change); without Redis, this worker's copy checked against the batch's
+    generations in the database (so another worker's hold shows at once)."""
+    if getattr(cache(), "client", None) is None:
+        entry = _checked_view(batch_id, read_generations(batch_id))
+        return {"view": entry.view, "json": entry.json}
     ttl = until_midnight(current_app.config["SCAN_VIEW_TTL"])
     return get_or_set(batch_key(batch_id), lambda: _build_view(batch_id), ttl)
+
+
+def read_generations(batch_id: int) -> tuple[int, int]:
+    """The batch's view generations in the database (batch, every batch); 0 when never
+    raised."""
+    rows = db.session.execute(
+        select(ScanGeneration.batch_id, ScanGeneration.value).where(
+            ScanGeneration.batch_id.in_((batch_id, 0))
+        )
+    ).all()
+    found = {row.batch_id: row.value for row in rows}
+    return found.get(batch_id, 0), found.get(0, 0)
 
 
 def batch_view_under(batch_id: int, generations: tuple[bytes, bytes]) -> fastpath.ViewEntry:
@@ -445,30 +504,46 @@ def _cameras(workshop_id: int) -> list[dict]:
 # -- the scan -----------------------------------------------------------------------------
 
 
+def scan_event(channel: ScanChannel, visitor: str, address: str | None, now: datetime) -> dict:
+    """What is recorded of a scan: when, the channel, the region the server reads from the
+    client's address, and salted hashes of the visitor and of the client's network."""
+    region = regions.region_of(address)
+    network = regions.network_of(address)
+    return {
+        "scanned_at": now,
+        "channel": str(channel),
+        "region": region.text if region else None,
+        "visitor_hash": visitor_hash(visitor),
+        "network_hash": visitor_hash(f"network|{network}") if network else None,
+    }
+
+
 def scan(  # noqa: PLR0913 - what a scan carries
     code_text: str,
     *,
     channel: ScanChannel,
     visitor: str,
-    region: str | None = None,
+    address: str | None = None,
     link: tuple[str, str] | None = None,
     limits: ratelimit.Deferred | None = None,
+    record: bool = True,
 ) -> ScanResult:
     """Resolve a code, count this scan and answer with the batch's view.
 
-    *visitor* is the openid or the client address; only its salted hash is kept.
+    *visitor* names who scans (the mini-program user, the H5 page's visitor cookie, or the
+    client address and user agent); *address* is the client's address, from which the
+    server reads the region and network. Only salted hashes of both are kept.
     *link* is (gtin, batch number) from a GS1 Digital Link, which must match the code.
     *limits* are the request's rate limits, not yet counted: on Redis they are counted in
     the scan's one round trip, otherwise before the code is looked up.
+    With *record* false (a HEAD request, a link-preview crawler) the scan is answered but
+    neither counted nor recorded.
     """
     code_text = parse_code(code_text, strict=True)
     now = utcnow()
-    event = {
-        "scanned_at": now,
-        "channel": str(channel),
-        "region": clean_region(region),
-        "visitor_hash": visitor_hash(visitor),
-    }
+    if not record:
+        return peek(code_text, link=link, limits=limits)
+    event = scan_event(channel, visitor, address, now)
     fast = current_app.extensions.get("scan_fast_path")
     if fast is not None:
         from redis import RedisError
@@ -483,16 +558,86 @@ def scan(  # noqa: PLR0913 - what a scan carries
                 return result
     if limits is not None:
         limits.apply()
-    code = lookup(code_text)
-    cached = batch_view(code.batch_id)
-    view = cached["view"]
+    result = _scan_in_database(code_text, event, link)
+    count_scan(str(channel))
+    return result
+
+
+def visitor_since(now: datetime) -> datetime:
+    """The start of the window in which a visitor's scans are repeats of their own."""
+    return now - timedelta(seconds=current_app.config["SCAN_VISITOR_WINDOW"])
+
+
+def _scan_in_database(code_text: str, event: dict, link: tuple[str, str] | None) -> ScanResult:
+    """The scan without Redis (or while it does not answer): numbered from the code's
+    counter row and written in one transaction, committed here.
+
+    The statement that counts the scan also reads the batch view's generations, which every
+    change the view shows raises in its own transaction: a worker's copy built under older
+    ones is rebuilt, so a hold or recall shows on the very next scan in every worker.
+    """
+    now = event["scanned_at"]
+    with writer_lock.held():
+        try:
+            counted = count_in_database(code_text, now)
+            if counted is None:
+                refuse_missing(code_text)
+            entry = _checked_view(counted.batch_id, counted.generations)
+            if link is not None:
+                check_link(entry.view, link)
+            event = {"code_id": counted.id, **event}
+            state = record_in_database(counted, event, visitor_since(now))
+            db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            raise
+    code = CodeInfo(counted.id, code_text, counted.batch_id, counted.kind, counted.serial)
+    view = entry.view
+    section = scan_section(state, now)
+    return ScanResult(code, alerts(view, state, code.kind), section, view, entry.json, entry.pages)
+
+
+def _checked_view(batch_id: int, generations: tuple[int, int]) -> fastpath.ViewEntry:
+    """The batch's view for the database path.
+
+    Without Redis: this worker's copy when it was built under *generations* (read in the
+    scan's statement), else built now and kept. With Redis configured but not answering:
+    the shared copy (a miss while Redis is away: built from the database).
+    """
+    if getattr(cache(), "client", None) is not None:
+        ttl = until_midnight(current_app.config["SCAN_VIEW_TTL"])
+        cached = get_or_set(batch_key(batch_id), lambda: _build_view(batch_id), ttl)
+        return fastpath.ViewEntry(cached["view"], cached["json"], (b"-", b"-"), 0.0, None)
+    tag = tuple(str(g).encode() for g in generations)
+    local = fastpath.entries()
+    entry = local.view(batch_id)
+    if entry is None or entry.generations != tag:
+        config = current_app.config
+        ttl = until_midnight(min(config["SCAN_VIEW_CHECKED_TTL"], config["PLAYBACK_LINK_TTL"] // 2))
+        built = _build_view(batch_id)
+        entry = fastpath.ViewEntry(built["view"], built["json"], tag, time.monotonic() + ttl)
+        local.keep_view(batch_id, entry)
+    return entry
+
+
+def peek(
+    code_text: str, *, link: tuple[str, str] | None, limits: ratelimit.Deferred | None
+) -> ScanResult:
+    """Answer a request that is not a scan (HEAD, a link-preview crawler): the code and its
+    batch's current view, its counters as they stand; nothing counted or recorded."""
+    if limits is not None:
+        limits.apply()
+    row = _code_from_database(code_text)
+    count, first_at = row.pop("count"), row.pop("first_at")
+    row.pop("scanned")
+    code = CodeInfo(**row)
+    built = _build_view(code.batch_id)
+    view = built["view"]
     if link is not None:
         check_link(view, link)
-    app = current_app._get_current_object()
-    ensure_flusher(app)
-    state = app.extensions["scan_recorder"].record(code.id, {"code_id": code.id, **event})
-    count_scan(str(channel))
-    return ScanResult(code, alerts(view, state), scan_section(state, now), view, cached["json"])
+    state = ScanState(count, first_at)
+    section = scan_section(state, utcnow(), recorded=False)
+    return ScanResult(code, alerts(view, state, code.kind), section, view, built["json"], None)
 
 
 def check_link(view: dict, link: tuple[str, str]) -> None:
@@ -523,8 +668,10 @@ def _scan_fast(
             generation = fast.admit(script_limits)
             script_limits = fastpath.ScriptLimits.of(None, 0)
             row = _code_from_database(code_text)
+            for name in ("count", "first_at"):
+                del row[name]
             if not row.pop("scanned"):  # never scanned (as far as the database knows)
-                base = ScanState(0, None)
+                base = History(0, None, {}, {}, set())
             held = (CodeInfo(**row), generation)
             local.keep_code(code_text, *held)
         code, code_generation = held
@@ -539,6 +686,7 @@ def _scan_fast(
                 view=entry,
                 limits=script_limits,
                 base=base,
+                since=visitor_since(event["scanned_at"]),
             )
         except fastpath.Stale as stale:
             if stale.codes != code_generation:
@@ -548,34 +696,52 @@ def _scan_fast(
                 local.keep_view(code.batch_id, batch_view_under(code.batch_id, generations))
             continue
         except fastpath.NeedsBase:
-            base = base_state(code.id)
+            base = base_state(code.id, visitor_since(event["scanned_at"]))
             continue
         ensure_flusher(current_app._get_current_object())
         now = event["scanned_at"]
         view = entry.view
         return ScanResult(
-            code, alerts(view, state), scan_section(state, now), view, entry.json, entry.pages
+            code,
+            alerts(view, state, code.kind),
+            scan_section(state, now),
+            view,
+            entry.json,
+            entry.pages,
         )
     return None
 
 
-def scan_section(state: ScanState, now: datetime) -> dict:
-    """This scan's number, the first scan's time and the repeat-scan notice."""
-    repeat = state.count > 1 and state.first_at is not None and state.first_at < now
-    first = state.first_at if repeat else now
+def scan_section(state: ScanState, now: datetime, *, recorded: bool = True) -> dict:
+    """This scan's number, the first scan's time and a neutral notice (第 N 次查询，首次查询于
+    <day>; the exact time is in first_scanned_at): how often a code was looked up is a fact,
+    not a warning. *visitor_repeat* says this
+    visitor looked it up before; *recorded* is false for a request that was not a scan."""
+    first_at = _aware(state.first_at)
+    repeat = state.count > 1 and first_at is not None and first_at < now
+    first = first_at if repeat or not recorded else now
     section = {
         "number": state.count,
         "first_scanned_at": _iso(first),
         "repeat": repeat,
+        "visitor_repeat": state.visitor_before,
+        "recorded": recorded,
         "notice": None,
     }
     if repeat:
-        day = first.astimezone(SHANGHAI)
         section["notice"] = _(
-            "该产品已于 %(date)s 被查询过，谨防假冒",
-            date=_day_text(day),
+            "第 %(n)s 次查询，首次查询于 %(date)s",
+            n=state.count,
+            date=_day_text(first.astimezone(SHANGHAI)),
         )
     return section
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """*moment* with a time zone (SQLite hands back naive UTC times)."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
 
 
 def _day_text(day: datetime) -> str:
@@ -585,8 +751,83 @@ def _day_text(day: datetime) -> str:
     return day.date().isoformat()
 
 
-def alerts(view: dict, state: ScanState) -> list[dict]:
-    """What the consumer must read first: recall or hold, expiry, counterfeit suspicion."""
+# -- counterfeit evidence ---------------------------------------------------------------
+
+
+def evidence(kind: str, **facts) -> dict:
+    """One piece of counterfeit evidence: its kind and the sentence that names it."""
+    if kind == "voided_code":
+        message = _("此码已被生产者作废，不应出现在在售商品上。")
+    elif kind == "not_released":
+        message = _("该批次尚未放行，其产品不应已在市场上出售。")
+    elif kind == "many_visitors":
+        message = _(
+            "此码已被来自 %(n)s 个不同网络的访客查询（超过 %(limit)s 个），"
+            "一件商品通常不会经过这么多人之手。",
+            n=facts["networks"],
+            limit=facts["limit"],
+        )
+    elif kind == "distant_regions":
+        message = _(
+            "此码在 %(hours)s 小时内分别在%(first)s和%(second)s被查询，两地相距约 %(km)s 公里。",
+            hours=facts["hours"],
+            first=_province_name(facts["provinces"][0]),
+            second=_province_name(facts["provinces"][1]),
+            km=facts["km"],
+        )
+    else:  # pragma: no cover - every kind is named above
+        raise ValueError(kind)
+    return {"kind": kind, "message": message, **facts}
+
+
+def _province_name(name: str) -> str:
+    """A province as the reader names it."""
+    if current_locale_id().startswith("zh"):
+        return name
+    province = regions.provinces().get(name)
+    return province.name_en if province else name
+
+
+def counterfeit_alert(found: list[dict]) -> dict:
+    """The counterfeit warning, its message naming every piece of *found* evidence."""
+    sentences = " ".join(item["message"] for item in found)
+    return {
+        "level": "warning",
+        "kind": "counterfeit_suspected",
+        "message": _("谨防假冒：%(evidence)s", evidence=sentences),
+        "reason": "",
+        "evidence": found,
+    }
+
+
+def distant_facts(pair: tuple[str, str] | None) -> dict | None:
+    """The facts of a far-apart pair of provinces (their distance, the window), or None."""
+    if pair is None:
+        return None
+    km = regions.distance_km(*pair) or 0
+    hours = current_app.config["SCAN_DISTANT_HOURS"]
+    return {"provinces": list(pair), "km": int(round(km, -1)), "hours": hours}
+
+
+def counterfeit_evidence(view: dict, state: ScanState, kind: str) -> list[dict]:
+    """Evidence that this code is copied: its batch not yet released; a unit code scanned
+    from more than SCAN_WARNING_THRESHOLD distinct networks; scans from far-apart provinces
+    within hours. A handful of requests from one client (one network, one province) can
+    never produce any of them."""
+    found = []
+    if view["batch"]["state"] in NOT_RELEASED:
+        found.append(evidence("not_released"))
+    limit = current_app.config["SCAN_WARNING_THRESHOLD"]
+    if kind == "unit" and state.networks > limit:
+        found.append(evidence("many_visitors", networks=state.networks, limit=limit))
+    pair = distant_facts(state.distant)
+    if pair is not None:
+        found.append(evidence("distant_regions", **pair))
+    return found
+
+
+def alerts(view: dict, state: ScanState, kind: str = "unit") -> list[dict]:
+    """What the consumer must read first: recall or hold, expiry, counterfeit evidence."""
     out = []
     batch = view["batch"]
     if batch["state"] == BatchState.RECALLED:
@@ -616,14 +857,7 @@ def alerts(view: dict, state: ScanState) -> list[dict]:
                 "reason": "",
             }
         )
-    threshold = current_app.config["SCAN_WARNING_THRESHOLD"]
-    if state.count > threshold or len(state.provinces) > 1:
-        out.append(
-            {
-                "level": "warning",
-                "kind": "counterfeit_suspected",
-                "message": _("此码查询次数异常或在相距较远的地区被扫描，谨防假冒。"),
-                "reason": "",
-            }
-        )
+    found = counterfeit_evidence(view, state, kind)
+    if found:
+        out.append(counterfeit_alert(found))
     return out

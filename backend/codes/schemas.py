@@ -11,7 +11,11 @@ class ScanArgsSchema(Schema):
     region = fields.String(
         load_default=None,
         validate=validate.Length(max=50),
-        metadata={"description": "Coarse region (province and city), e.g. 福建省漳州市"},
+        metadata={
+            "description": "Ignored (accepted so that older clients are not refused): the "
+            "region of a scan is read on the server from the client's address, never taken "
+            "from the client"
+        },
     )
 
 
@@ -36,6 +40,22 @@ class CodeSectionSchema(Schema):
     digital_link = fields.String(allow_none=True)
 
 
+class EvidenceSchema(Schema):
+    """One piece of evidence behind a counterfeit warning."""
+
+    kind = fields.String(
+        metadata={
+            "example": "distant_regions",
+            "enum": ["many_visitors", "distant_regions", "voided_code", "not_released"],
+        }
+    )
+    message = fields.String(
+        metadata={
+            "example": "此码在 6 小时内分别在北京市和新疆维吾尔自治区被查询，两地相距约 2410 公里。"
+        }
+    )
+
+
 class AlertSchema(Schema):
     """Something the consumer must read first."""
 
@@ -48,6 +68,10 @@ class AlertSchema(Schema):
     )
     message = fields.String(metadata={"example": "该批次产品已召回，请勿食用，可联系经营者退货。"})
     reason = fields.String()
+    evidence = fields.List(
+        fields.Nested(EvidenceSchema),
+        metadata={"description": "counterfeit_suspected only: what the warning rests on"},
+    )
 
 
 class ScanSectionSchema(Schema):
@@ -55,9 +79,15 @@ class ScanSectionSchema(Schema):
 
     number = fields.Integer(metadata={"example": 2})
     first_scanned_at = fields.String(metadata={"example": "2026-11-20T12:03:00+08:00"})
-    repeat = fields.Boolean()
+    repeat = fields.Boolean(metadata={"description": "the code was looked up before"})
+    visitor_repeat = fields.Boolean(
+        metadata={"description": "this visitor looked the code up before (not another consumer)"}
+    )
+    recorded = fields.Boolean(
+        metadata={"description": "false for a request that is not a scan (HEAD, a crawler)"}
+    )
     notice = fields.String(
-        allow_none=True, metadata={"example": "该产品已于 2026年11月20日 被查询过，谨防假冒"}
+        allow_none=True, metadata={"example": "第 3 次查询，首次查询于 2026年11月20日 12:03"}
     )
 
 

@@ -1,4 +1,5 @@
-"""Fixed-window rate limits: in-process by default, in Redis when REDIS_URL is set.
+"""Fixed-window rate limits: in Redis when REDIS_URL is set, else in a SQLite file shared
+by every worker of the host (RATELIMIT_STORE_PATH), else in-process (one process only).
 
 Small on purpose: the scan path checks two limits per request, and a general-purpose
 limiter cost more than the rest of a cached scan. Limits are written like
@@ -11,11 +12,15 @@ complaints) refuses it with a retryable 503.
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import re
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from flask import Flask, current_app
 
@@ -109,6 +114,85 @@ class LocalStore:
             self._counts.clear()
 
 
+class FileStore:
+    """Counters in a SQLite file shared by every worker process of this host.
+
+    Without Redis, per-process counters let each of N gunicorn workers admit the whole
+    limit (N times the documented value). Here one small table counts for all of them: an
+    upsert per window, in one immediate transaction (WAL, so readers never wait), on a
+    connection of each process's own (opened after the fork). A file that cannot be
+    written is StoreUnavailable, like Redis down.
+    """
+
+    SWEEP_EVERY = 60.0
+
+    def __init__(self, path: str):
+        self.path = path
+        self._local = threading.local()
+        self._swept = 0.0
+
+    def _connection(self) -> sqlite3.Connection:
+        """This process's (and thread's) connection, created on first use."""
+        connection = getattr(self._local, "connection", None)
+        if connection is None or self._local.pid != os.getpid():
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute(
+                "CREATE TABLE IF NOT EXISTS counters "
+                "(slot TEXT PRIMARY KEY, count INTEGER NOT NULL, expires REAL NOT NULL)"
+            )
+            self._local.connection, self._local.pid = connection, os.getpid()
+            # writers queue on an flock (handed over at once) rather than SQLite's busy
+            # wait, which polls with sleeps of 1, 2, 5, 10 ... ms
+            flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
+            self._local.lock = os.open(self.path + ".lock", flags, 0o600)
+        return connection
+
+    def add(self, key: str, windows: tuple[Window, ...], amount: int, now: float) -> list[int]:
+        """Add *amount* to each window's counter and return the counts."""
+        slots = [(RedisStore.slot(key, w, now), now + w.seconds + 1) for w in windows]
+        try:
+            connection = self._connection()
+            if not amount:
+                counts = []
+                for slot, _expires in slots:
+                    row = connection.execute(
+                        "SELECT count FROM counters WHERE slot = ?", (slot,)
+                    ).fetchone()
+                    counts.append(row[0] if row else 0)
+                return counts
+            fcntl.flock(self._local.lock, fcntl.LOCK_EX)
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                counts = [
+                    connection.execute(
+                        "INSERT INTO counters (slot, count, expires) VALUES (?, ?, ?) "
+                        "ON CONFLICT (slot) DO UPDATE SET count = count + excluded.count "
+                        "RETURNING count",
+                        (slot, amount, expires),
+                    ).fetchone()[0]
+                    for slot, expires in slots
+                ]
+                if now - self._swept > self.SWEEP_EVERY:
+                    self._swept = now
+                    connection.execute("DELETE FROM counters WHERE expires < ?", (now,))
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            finally:
+                fcntl.flock(self._local.lock, fcntl.LOCK_UN)
+            return counts
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(str(exc)) from exc
+
+    def reset(self) -> None:
+        """Forget every counter (tests)."""
+        self._connection().execute("DELETE FROM counters")
+
+
 class RedisStore:
     """Counters in Redis, shared by every worker and host."""
 
@@ -149,7 +233,13 @@ class RedisStore:
 def init_rate_limits(app: Flask) -> None:
     """Choose the counter store for *app*."""
     client = app.extensions.get("redis")
-    app.extensions["rate_limits"] = RedisStore(client) if client else LocalStore()
+    path = app.config.get("RATELIMIT_STORE_PATH")
+    if client:
+        app.extensions["rate_limits"] = RedisStore(client)
+    elif path:
+        app.extensions["rate_limits"] = FileStore(path)
+    else:
+        app.extensions["rate_limits"] = LocalStore()
 
 
 def _retry_after(windows: tuple[Window, ...], counts: list[int], now: float) -> int:

@@ -1,0 +1,179 @@
+"""Two real gunicorn workers and no Redis (issue 15, item 6): every worker shows a hold on
+the very next scan after it commits, one code's scan numbers never go back or repeat, and
+the scan rate limit holds at its value across the workers.
+
+gunicorn runs as deploy/ runs it (``-c deploy/gunicorn.conf.py "backend:create_app()"``),
+with GUNICORN_WORKERS=2, REDIS_URL empty, on a SQLite file (or a throwaway PostgreSQL
+database next to TEST_DATABASE_URL's). Its access log records each request's worker pid,
+so the test knows both workers answered.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from backend.extensions import db
+from tests.faults.helpers import build_app, free_port, own_database, wait_for
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def get(url: str, client: str) -> tuple[int, dict | str]:
+    """GET *url* as client address *client* (X-Forwarded-For, one trusted proxy)."""
+    request = urllib.request.Request(url, headers={"X-Forwarded-For": client})
+    try:
+        with urllib.request.urlopen(request, timeout=20) as response:  # noqa: S310 - loopback
+            body = response.read().decode()
+            status = response.status
+    except urllib.error.HTTPError as error:
+        body, status = error.read().decode(), error.code
+    if body.startswith("{"):
+        return status, json.loads(body)
+    return status, body
+
+
+@pytest.fixture()
+def server(tmp_path):
+    """gunicorn with two workers on a database of its own; yields (base URL, app, batch id,
+    codes, access log)."""
+    from backend.codes.models import UnitCode
+    from backend.codes.services import issue_codes
+    from backend.production.models import BatchState
+    from tests.factories import BatchFactory, ProductFactory, WorkshopFactory
+
+    with own_database(tmp_path) as database_url:
+        app = build_app({"SQLALCHEMY_DATABASE_URI": database_url})
+        with app.app_context():
+            product = ProductFactory(workshop=WorkshopFactory(), shelf_life_days=None)
+            batch = BatchFactory(
+                product=product, state=BatchState.RELEASED, produced_on=date(2026, 11, 20)
+            )
+            issuance = issue_codes(batch, 4)
+            db.session.commit()
+            batch_id = batch.id
+            codes = list(
+                db.session.scalars(select(UnitCode.code).where(UnitCode.issuance_id == issuance.id))
+            )
+            db.session.remove()
+        port = free_port()
+        access = tmp_path / "access.log"
+        env = {
+            **os.environ,
+            "YIPIN_ENV": "development",
+            "DATABASE_URL": database_url,
+            "REDIS_URL": "",
+            "GUNICORN_BIND": f"127.0.0.1:{port}",
+            "GUNICORN_WORKERS": "2",
+            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+            "RATELIMIT_STORE_PATH": str(tmp_path / "ratelimits.sqlite3"),
+            "SCAN_RATE_LIMIT": "60/minute",
+            "PROXY_FIX_X_FOR": "1",
+            "LOG_LEVEL": "WARNING",
+        }
+        process = subprocess.Popen(
+            [
+                sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py",
+                "--access-logfile", str(access), "--access-logformat", "%(p)s %(s)s %(U)s",
+                "backend:create_app()",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )  # fmt: skip
+        base = f"http://127.0.0.1:{port}"
+
+        def up() -> bool:
+            assert process.poll() is None, process.stderr.read().decode()[-3000:]
+            try:
+                return get(base + "/api/v1/ping", "10.9.9.9")[0] == 200
+            except OSError:
+                return False
+
+        try:
+            wait_for(up, 30, "gunicorn to answer")
+            yield base, app, batch_id, codes, access
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            process.stderr.close()
+            with app.app_context():
+                db.engine.dispose()  # before its database is dropped
+
+
+def workers_that_answered(access: Path, path_part: str) -> set[str]:
+    """Pids of the workers that answered requests whose path contains *path_part*."""
+    time.sleep(0.2)  # the access log is written after the response
+    lines = access.read_text().splitlines()
+    return {line.split()[0] for line in lines if path_part in line}
+
+
+def test_two_workers_without_redis_agree(server):
+    from backend.production.batches import change_state
+    from backend.production.models import Batch, BatchState
+
+    base, app, batch_id, codes, access = server
+
+    # 20 scans of one code, one after another: 20 distinct, increasing numbers
+    numbers = []
+    for _ in range(20):
+        status, body = get(f"{base}/api/v1/scan/{codes[0]}", "10.0.0.1")
+        assert status == 200, body
+        numbers.append(body["scan"]["number"])
+    assert numbers == list(range(1, 21))
+    # 20 more at once, four at a time: none repeats, none goes back
+    with ThreadPoolExecutor(4) as pool:
+        replies = list(
+            pool.map(lambda _: get(f"{base}/api/v1/scan/{codes[0]}", "10.0.0.2"), range(20))
+        )
+    assert all(status == 200 for status, _ in replies)
+    assert sorted(body["scan"]["number"] for _, body in replies) == list(range(21, 41))
+    assert len(workers_that_answered(access, codes[0])) == 2  # both workers took part
+
+    # both workers hold the released view now; the batch is held and committed ...
+    for code in codes[1:]:
+        for _ in range(3):
+            assert get(f"{base}/t/{code}", "10.0.0.3")[0] == 200
+    with app.app_context():
+        change_state(db.session.get(Batch, batch_id), BatchState.HELD, reason="苯甲酸快检阳性")
+        db.session.commit()
+        db.session.remove()
+    # ... and the very next 20 scans, across both workers, all show it held
+    with ThreadPoolExecutor(2) as pool:
+        held = list(
+            pool.map(lambda n: get(f"{base}/api/v1/scan/{codes[1 + n % 3]}", "10.0.0.4"), range(20))
+        )
+    for status, body in held:
+        assert status == 200 and body["alerts"][0]["kind"] == "held", body
+        assert body["batch"]["state"] == "held"
+    pages = [get(f"{base}/t/{codes[1]}", "10.0.0.5") for _ in range(6)]
+    assert all(status == 200 and "暂停销售" in page for status, page in pages)
+    assert len(workers_that_answered(access, codes[1])) == 2
+
+
+def test_the_scan_rate_limit_holds_across_workers(server):
+    base, _app, _batch_id, codes, access = server
+    if time.time() % 60 > 45:  # 150 requests take a few seconds: stay in one minute window
+        time.sleep(61 - time.time() % 60)
+    with ThreadPoolExecutor(4) as pool:
+        statuses = list(
+            pool.map(lambda _: get(f"{base}/api/v1/scan/{codes[0]}", "10.0.0.9")[0], range(150))
+        )
+    assert statuses.count(200) == 60 and statuses.count(429) == 90  # SCAN_RATE_LIMIT, not ×2
+    assert len(workers_that_answered(access, codes[0])) == 2
