@@ -6,7 +6,7 @@ scan_generations: one counter per batch (0: every batch), raised in the same tra
 a change the batch's consumer view shows; without Redis each worker checks its cached view
 against it in the scan's one query.
 
-Revision ID: 0009
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-07 21:30:00
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0009'
+revision = '0008'
 down_revision = '0007'
 branch_labels = None
 depends_on = None
