@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import and_, func, insert, or_, select
 
 from backend.accounts.models import MemberRole, Role, User, WorkshopMembership
 from backend.audit.models import AuditLog
@@ -143,24 +143,57 @@ def seed_demo() -> SeedReport:
     return SeedReport(created=created, counts=row_counts(), samples=sample_scans())
 
 
+# The code the demo makes suspicious (scanned often and far apart): serial 1 of the CHEN
+# workshop's batches, up to SUSPICIOUS_SCANS times. The advertised samples avoid it.
+SUSPICIOUS_BATCH_PREFIX, SUSPICIOUS_SERIAL, SUSPICIOUS_SCANS = "CHEN", 1, 25
+
+
 def sample_scans() -> list[SampleScan]:
-    """Pick the codes the seed advertises: normal, held or recalled, and one with a GTIN."""
+    """Pick the codes the seed advertises: normal, held or recalled, one with a GTIN, and a
+    batch of a workshop whose registration has expired (the gate's note on the scan page).
+
+    The normal ones come from workshops in good standing, so the first sample a newcomer
+    opens is what a consumer usually sees.
+    """
+    today = local_today()
+    good = and_(
+        Workshop.status.in_([WorkshopStatus.ACTIVE, WorkshopStatus.UPGRADED]),
+        or_(
+            Workshop.status == WorkshopStatus.UPGRADED,
+            Workshop.cert_long_term.is_(True),
+            Workshop.cert_valid_until >= today,
+        ),
+    )
+    expired = and_(
+        Workshop.cert_long_term.is_not(True),
+        Workshop.cert_valid_until < today,
+        Workshop.status == WorkshopStatus.ACTIVE,
+    )
     picks = [
-        ("正常放行 released", [BatchState.RELEASED], False),
-        ("暂控 held", [BatchState.HELD], None),
-        ("已召回 recalled", [BatchState.RECALLED], None),
-        ("带GTIN的产品 product with GTIN", [BatchState.RELEASED], True),
+        ("正常放行 released", [BatchState.RELEASED], False, good),
+        ("暂控 held", [BatchState.HELD], None, None),
+        ("已召回 recalled", [BatchState.RECALLED], None, None),
+        ("带GTIN的产品 product with GTIN", [BatchState.RELEASED], True, good),
+        ("登记证过期 registration expired", [BatchState.RELEASED], None, expired),
     ]
     samples = []
-    for label, states, with_gtin in picks:
+    for label, states, with_gtin, standing in picks:
         query = (
             select(UnitCode, Batch, Product)
             .join(Batch, UnitCode.batch_id == Batch.id)
             .join(Product, Batch.product_id == Product.id)
+            .join(Workshop, Batch.workshop_id == Workshop.id)
             .where(Batch.state.in_(states), UnitCode.kind == CodeKind.UNIT)
-            .order_by(Batch.produced_on.desc(), UnitCode.serial)
+            .order_by(Batch.produced_on.desc(), Batch.id, UnitCode.serial)
             .limit(1)
         )
+        if standing is not None:
+            # not the seed's suspicious code: a normal sample reads as a normal scan
+            suspicious = and_(
+                UnitCode.serial == SUSPICIOUS_SERIAL,
+                Batch.batch_no.startswith(SUSPICIOUS_BATCH_PREFIX),
+            )
+            query = query.where(standing, ~suspicious)
         if with_gtin is True:
             query = query.where(Product.gtin.is_not(None))
         elif with_gtin is False:
@@ -1019,8 +1052,10 @@ class DemoBuilder:
         regions = ["福建省漳州市", "福建省厦门市", "福建省福州市", "广东省广州市"]
         events = []
         for code in codes[: self.rng.randrange(2, 6)]:
-            suspicious = code.serial == 1 and batch.batch_no.startswith("CHEN")
-            count = 25 if suspicious else self.rng.randrange(1, 3)
+            suspicious = code.serial == SUSPICIOUS_SERIAL and batch.batch_no.startswith(
+                SUSPICIOUS_BATCH_PREFIX
+            )
+            count = SUSPICIOUS_SCANS if suspicious else self.rng.randrange(1, 3)
             for i in range(count):
                 when = at(batch.produced_on + timedelta(days=2 + i % 5), 12 + i % 8, i % 60)
                 if when > utcnow():

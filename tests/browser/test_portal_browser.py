@@ -139,7 +139,8 @@ class Site:
                 )
             )
             db.session.commit()
-            self.samples = {s.state: s for s in report.samples}
+            # the first sample of each state: the normal released one, not the expired one
+            self.samples = {s.state: s for s in reversed(report.samples)}
             db.session.remove()
         self.server = make_server("127.0.0.1", self.port, self.app, threaded=True)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
