@@ -5,7 +5,7 @@ beat flushing scans, PostgreSQL), then gunicorn's worker memory after 100,000 re
 
 Usage (from the repository root, after `make install`; needs Debian's wrk and redis-server):
 
-    .venv/bin/python bench/load.py                    # the README's table (about 3 minutes)
+    .venv/bin/python bench/load.py                    # docs/benchmarks.md's table (about 3 minutes)
     .venv/bin/python bench/load.py --seconds 5 --json # a quicker look, and JSON
 
 It makes a throwaway PostgreSQL database on 127.0.0.1:5432 and a private redis-server on a

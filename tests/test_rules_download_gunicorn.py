@@ -4,7 +4,6 @@ as RFC 5987 ``filename*`` with an ASCII fallback (gunicorn refuses raw non-ASCII
 import http.cookiejar
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -12,14 +11,10 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from tests.faults.helpers import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_the_rule_base_downloads_through_gunicorn(tmp_path):

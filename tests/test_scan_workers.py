@@ -117,11 +117,36 @@ def server(tmp_path):
                 db.engine.dispose()  # before its database is dropped
 
 
-def workers_that_answered(access: Path, path_part: str) -> set[str]:
-    """Pids of the workers that answered requests whose path contains *path_part*."""
+def workers_that_answered(access: Path, path_part: str, after: int = 0) -> set[str]:
+    """Pids of the workers that answered requests whose path contains *path_part*, in the
+    access log's lines after the first *after*."""
     time.sleep(0.2)  # the access log is written after the response
-    lines = access.read_text().splitlines()
+    lines = access.read_text().splitlines()[after:]
     return {line.split()[0] for line in lines if path_part in line}
+
+
+def log_length(access: Path) -> int:
+    """How many lines the access log has now."""
+    time.sleep(0.2)
+    return len(access.read_text().splitlines())
+
+
+def until_both_answered(  # noqa: PLR0913 - what a round needs
+    access: Path, part: str, send, after: int = 0, rounds: int = 12, at_once: int = 8
+):
+    """Send *at_once* requests at a time (``send(i)`` for a running i) until both workers
+    have answered requests whose path contains *part* (in the log after its first *after*
+    lines), at most *rounds* times; the replies.
+
+    The kernel hands connections to whichever worker is free, and a fast answer leaves one
+    worker free for all of them: concurrent rounds make the other one take part too."""
+    replies = []
+    for round_no in range(rounds):
+        with ThreadPoolExecutor(at_once) as pool:
+            replies += pool.map(send, range(round_no * at_once, (round_no + 1) * at_once))
+        if len(workers_that_answered(access, part, after)) == 2:
+            break
+    return replies
 
 
 def test_two_workers_without_redis_agree(server):
@@ -142,29 +167,52 @@ def test_two_workers_without_redis_agree(server):
         replies = list(
             pool.map(lambda _: get(f"{base}/api/v1/scan/{codes[0]}", "10.0.0.2"), range(20))
         )
+    # ... and more at once (each round from clients of its own, under the scan limit) until
+    # both workers have taken part
+    replies += until_both_answered(
+        access,
+        codes[0],
+        lambda i: get(f"{base}/api/v1/scan/{codes[0]}", f"10.0.{1 + i // 8}.2"),
+    )
     assert all(status == 200 for status, _ in replies)
-    assert sorted(body["scan"]["number"] for _, body in replies) == list(range(21, 41))
+    numbers = sorted(body["scan"]["number"] for _, body in replies)
+    assert numbers == list(range(21, 21 + len(replies)))
     assert len(workers_that_answered(access, codes[0])) == 2  # both workers took part
 
     # both workers hold the released view now; the batch is held and committed ...
     for code in codes[1:]:
-        for _ in range(3):
-            assert get(f"{base}/t/{code}", "10.0.0.3")[0] == 200
+        warm = until_both_answered(
+            access, code, lambda i, code=code: get(f"{base}/t/{code}", f"10.1.{i // 8}.3")
+        )
+        assert all(status == 200 for status, _ in warm)
+        assert len(workers_that_answered(access, code)) == 2
     with app.app_context():
         change_state(db.session.get(Batch, batch_id), BatchState.HELD, reason="苯甲酸快检阳性")
         db.session.commit()
         db.session.remove()
     # ... and the very next 20 scans, across both workers, all show it held
+    since_hold = log_length(access)
     with ThreadPoolExecutor(2) as pool:
         held = list(
             pool.map(lambda n: get(f"{base}/api/v1/scan/{codes[1 + n % 3]}", "10.0.0.4"), range(20))
         )
+    held += until_both_answered(
+        access,
+        "/api/v1/scan/",
+        lambda n: get(f"{base}/api/v1/scan/{codes[1 + n % 3]}", f"10.3.{n // 8}.4"),
+        since_hold,
+    )
+    assert len(workers_that_answered(access, "/api/v1/scan/", since_hold)) == 2
     for status, body in held:
         assert status == 200 and body["alerts"][0]["kind"] == "held", body
         assert body["batch"]["state"] == "held"
+    pages_from = log_length(access)
     pages = [get(f"{base}/t/{codes[1]}", "10.0.0.5") for _ in range(6)]
+    pages += until_both_answered(
+        access, codes[1], lambda i: get(f"{base}/t/{codes[1]}", f"10.2.{i // 8}.5"), pages_from
+    )
     assert all(status == 200 and "暂停销售" in page for status, page in pages)
-    assert len(workers_that_answered(access, codes[1])) == 2
+    assert len(workers_that_answered(access, codes[1], pages_from)) == 2
 
 
 def test_the_scan_rate_limit_holds_across_workers(server):

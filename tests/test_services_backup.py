@@ -1,4 +1,4 @@
-"""The README's backup and restore procedure, run for real: ``pg_dump`` of a seeded
+"""The backup and restore procedure of docs/deployment.md, run for real: ``pg_dump`` of a seeded
 throwaway database, ``pg_restore`` into another, the same rows in every table, the restored
 copy usable by the app (its ledger chains verify, Alembic at the same head).
 
@@ -65,7 +65,7 @@ def test_a_dump_restores_into_an_empty_database(tmp_path):
             db.session.remove()
             db.engine.dispose()
         dump = tmp_path / "yipin.dump"
-        # The README's commands, word for word (but for the URLs).
+        # The commands of docs/deployment.md, word for word (but for the URLs).
         subprocess.run(
             [pg_dump, "--format=custom", "--no-owner", "--file", str(dump), libpq(source)],
             check=True,

@@ -1,5 +1,5 @@
 """The deploy/ files: the nginx site passes ``nginx -t``, the systemd units start what the
-README says, with the settings file and restart policies they need."""
+docs/deployment.md says, with the settings file and restart policies they need."""
 
 from __future__ import annotations
 

@@ -146,8 +146,9 @@ def reader() -> XdbReader:
     return XdbReader(xdb_path())
 
 
-def _public(address: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """*address* parsed, when it is a global (public) address; None otherwise."""
+def _parsed(address: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """*address* parsed (an IPv4-mapped IPv6 address as IPv4, a zone id dropped); None when
+    there is none or it is not an address."""
     if not address:
         return None
     try:
@@ -155,8 +156,14 @@ def _public(address: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Addres
     except ValueError:
         return None
     if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped:
-        parsed = parsed.ipv4_mapped
-    return parsed if parsed.is_global else None
+        return parsed.ipv4_mapped
+    return parsed
+
+
+def _public(address: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """*address* parsed, when it is a global (public) address; None otherwise."""
+    parsed = _parsed(address)
+    return parsed if parsed is not None and parsed.is_global else None
 
 
 @lru_cache(maxsize=8192)
@@ -184,14 +191,9 @@ def network_of(address: str | None) -> str | None:
     """The network a client address belongs to (/24 for IPv4, /48 for IPv6), as text: one
     client cannot leave its network by itself, so distinct networks stand for distinct
     consumers. None when there is no address."""
-    if not address:
+    parsed = _parsed(address)
+    if parsed is None:
         return None
-    try:
-        parsed = ipaddress.ip_address(address.split("%")[0])
-    except ValueError:
-        return None
-    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped:
-        parsed = parsed.ipv4_mapped
     prefix = 24 if parsed.version == 4 else 48
     return str(ipaddress.ip_network(f"{parsed}/{prefix}", strict=False))
 
