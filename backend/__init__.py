@@ -16,6 +16,7 @@ from flask import Flask
 from flask_babel import get_locale
 
 from backend.config import INSTANCE_DIR, Config, ConfigError, config_class, normalise_database_url
+from backend.core.transactions import Application
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger(__name__)
@@ -23,7 +24,7 @@ log = logging.getLogger(__name__)
 
 def create_app(config: type[Config] | Mapping | None = None) -> Flask:
     """Build the Flask application; each step registers one concern."""
-    app = Flask(
+    app = Application(  # commits each request once, at the edge
         __name__,
         instance_path=str(INSTANCE_DIR),
         static_folder=str(ROOT / "static"),
@@ -75,12 +76,12 @@ def register_extensions(app: Flask) -> None:
     import backend.core.sqlite  # noqa: F401  (SQLite connection settings)
     import backend.models  # noqa: F401  (every table, for Alembic)
     from backend.accounts.users import init_login
-    from backend.codes.fastpath import init_fast_path
-    from backend.codes.recorder import init_recorder
     from backend.core.cache import init_cache
     from backend.core.ratelimit import init_rate_limits
     from backend.extensions import api, babel, csrf, db, migrate
     from backend.jobs import init_celery
+    from backend.scan.fastpath import init_fast_path
+    from backend.scan.recorder import init_recorder
 
     if app.config["PROXY_FIX_X_FOR"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -133,8 +134,8 @@ def register_blueprints(app: Flask) -> None:
     the portal."""
     import miniprogram_api
     import portal
+    from backend.cameras.hooks import blueprint as streaming
     from backend.health import blueprint as health
-    from backend.video.hooks import blueprint as streaming
 
     app.register_blueprint(health)
     app.register_blueprint(streaming)

@@ -6,18 +6,17 @@ import click
 from flask import Flask
 
 from backend.core.errors import DomainError
-from backend.extensions import db
 
 
 def register(app: Flask) -> None:
     """Attach every command group to the app."""
     from backend.accounts.cli import invites_group
     from backend.accounts.users_cli import users_group
+    from backend.cameras.cli import video_group
     from backend.codes.cli import codes_group
-    from backend.quality.cli import rules_group
     from backend.reminders.cli import reminders_group
+    from backend.rules.cli import rules_group
     from backend.trace.cli import epcis_group, trace_group
-    from backend.video.cli import video_group
 
     app.cli.add_command(seed_demo)
     app.cli.add_command(ledger_group)
@@ -34,10 +33,10 @@ def register(app: Flask) -> None:
 @click.command("seed-demo")
 def seed_demo() -> None:
     """Load the Banli demo data (idempotent) and print sample scan URLs."""
+    from backend.core.transactions import committing
     from backend.demo.seed import seed_demo as run
 
-    report = run()
-    db.session.commit()
+    report = committing(run)()
     click.echo(report.summary())
 
 
@@ -50,7 +49,7 @@ def ledger_group() -> None:
 @click.option("--workshop", "registration_no", help="Registration number; all when omitted.")
 def ledger_verify(registration_no: str | None) -> None:
     """Recompute every workshop's ledger hash chain and report breaks."""
-    from backend.production.ledger import verify_chains
+    from backend.ledgers.chain import verify_chains
 
     try:
         results = verify_chains(registration_no)

@@ -106,7 +106,7 @@ class Config:
     SCAN_WARNING_THRESHOLD = int(_env("SCAN_WARNING_THRESHOLD", "20"))
     # - scans from provinces whose capitals lie at least SCAN_DISTANT_KM apart within
     #   SCAN_DISTANT_HOURS of each other (region derived on the server from the client
-    #   address, backend/codes/regions.py); 1000 km is more than any road or rail journey
+    #   address, backend/scan/regions.py); 1000 km is more than any road or rail journey
     #   of that time
     SCAN_DISTANT_KM = int(_env("SCAN_DISTANT_KM", "1000"))
     SCAN_DISTANT_HOURS = int(_env("SCAN_DISTANT_HOURS", "6"))
@@ -156,7 +156,7 @@ class Config:
     REMINDER_CERT_DAYS = int(_env("REMINDER_CERT_DAYS", "30"))  # expiring within this many
     REMINDER_EVERY_MINUTES = int(_env("REMINDER_EVERY_MINUTES", "15"))  # Celery beat, 1-60
 
-    # Live kitchen (明厨亮灶, see backend/video/). The streaming server (nginx-rtmp or SRS)
+    # Live kitchen (明厨亮灶, see backend/cameras/). The streaming server (nginx-rtmp or SRS)
     # calls /streaming/... and is trusted when it sends STREAMING_CALLBACK_SECRET (in the
     # callback URL's ``secret`` argument or the X-Streaming-Secret header) or comes from an
     # address in STREAMING_ALLOWED_ADDRS (comma-separated addresses or networks); with

@@ -2,7 +2,9 @@
 
 With ``REDIS_URL`` set, tasks go to Celery workers through Redis
 (``celery -A backend.worker worker``); without it (the embedded default and the tests) they
-run inline, in the caller's process, so one machine and one command still work.
+run inline, in the caller's process and transaction, so one machine and one command still
+work. A task queued for a worker waits for the caller's commit
+(:func:`backend.core.transactions.after_commit`): a worker must find the rows it is sent.
 
 Tasks are acknowledged only after they finish (``task_acks_late``) and requeued when the
 worker running them dies (``task_reject_on_worker_lost``): a label job whose worker is
@@ -12,7 +14,7 @@ killed runs again, and the job itself makes sure no code is issued twice.
 from __future__ import annotations
 
 from celery import Celery, Task
-from flask import Flask
+from flask import Flask, current_app, has_app_context
 
 
 def init_celery(app: Flask) -> Celery:
@@ -22,6 +24,8 @@ def init_celery(app: Flask) -> Celery:
         """A task that runs with the Flask app's context pushed."""
 
         def __call__(self, *args, **kwargs):
+            if has_app_context() and current_app._get_current_object() is app:
+                return self.run(*args, **kwargs)  # inline: in the caller's transaction
             with app.app_context():
                 return self.run(*args, **kwargs)
 
@@ -39,9 +43,9 @@ def init_celery(app: Flask) -> Celery:
         broker_connection_retry_on_startup=True,
         timezone="Asia/Shanghai",
     )
-    from backend.codes.recorder import FLUSH_TASK  # (registers the scan flushing task)
+    from backend.cameras.tasks import beat_schedule as video_schedule  # (and the cameras' tasks)
     from backend.reminders.tasks import beat_schedule  # (also registers the reminders' task)
-    from backend.video.tasks import beat_schedule as video_schedule  # (and the cameras' tasks)
+    from backend.scan.recorder import FLUSH_TASK  # (registers the scan flushing task)
 
     celery.conf.beat_schedule = {  # celery -A backend.worker beat
         **beat_schedule(app.config),

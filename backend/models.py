@@ -12,6 +12,14 @@ from backend.accounts.models import (
 from backend.audit.models import (
     AuditLog,
 )
+from backend.batches.models import AdditiveUse, Batch, BatchInput, BatchState, BatchStateChange
+from backend.cameras.models import (
+    Camera,
+    CameraArea,
+    CameraEvent,
+    CameraEventKind,
+    StreamProvider,
+)
 from backend.codes.models import (
     CodeIssuance,
     CodeKind,
@@ -30,13 +38,18 @@ from backend.complaints.models import (
 from backend.files.models import (
     StoredFile,
 )
-from backend.production.models import (
+from backend.inspections.models import (
+    ChecklistItem,
+    Hazard,
+    HazardStatus,
+    Inspection,
+    InspectionItem,
+    InspectionOutcome,
+    ItemResult,
+    Rectification,
+)
+from backend.ledgers.models import (
     AcceptanceResult,
-    AdditiveUse,
-    Batch,
-    BatchInput,
-    BatchState,
-    BatchStateChange,
     Buyer,
     LedgerAttachment,
     LedgerEntry,
@@ -45,27 +58,7 @@ from backend.production.models import (
     Shipment,
     ShipmentItem,
 )
-from backend.quality.models import (
-    ChecklistItem,
-    Comparison,
-    Hazard,
-    HazardStatus,
-    Inspection,
-    InspectionItem,
-    InspectionOutcome,
-    ItemResult,
-    Qualitative,
-    Rectification,
-    Sample,
-    SampleStatus,
-    SamplingPlan,
-    SamplingPlanTarget,
-    StandardLimit,
-    TaskSource,
-    TestKind,
-    TestResult,
-    Verdict,
-)
+from backend.plans.models import SamplingPlan, SamplingPlanTarget
 from backend.registry.models import (
     Brand,
     HealthCertificate,
@@ -85,16 +78,19 @@ from backend.reminders.models import (
     ReminderLog,
     ReminderStatus,
 )
+from backend.rules.models import Comparison, StandardLimit
+from backend.samples.models import (
+    Qualitative,
+    Sample,
+    SampleStatus,
+    TaskSource,
+    TestKind,
+    TestResult,
+    Verdict,
+)
 from backend.training.models import (
     Training,
     TrainingAttendance,
-)
-from backend.video.models import (
-    Camera,
-    CameraArea,
-    CameraEvent,
-    CameraEventKind,
-    StreamProvider,
 )
 
 __all__ = [

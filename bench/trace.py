@@ -406,8 +406,9 @@ def measure(app, counts: dict[str, int], repeat: int, seed: int = 9) -> list[dic
     """Time each operation on a few real starts and check its plans."""
     from sqlalchemy import select
 
+    from backend.batches.models import Batch
     from backend.extensions import db
-    from backend.production.models import Batch, RawMaterialLot
+    from backend.ledgers.models import RawMaterialLot
     from backend.registry.models import Supplier
     from backend.trace import graph, recall_report
 
@@ -536,7 +537,7 @@ def main() -> int:
     from backend import create_app
     from backend.config import TestingConfig
     from backend.extensions import db
-    from backend.quality import standards
+    from backend.rules import standards
 
     with throwaway_database("postgresql", "trace") as url:
         config = type("BenchConfig", (TestingConfig,), {"SQLALCHEMY_DATABASE_URI": url})

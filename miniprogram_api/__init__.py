@@ -1,15 +1,12 @@
 """The JSON API under /api/v1 for the mini-program (consumers, operators, inspectors).
 
 Built with flask-smorest: the schemas that validate requests also generate
-/api/v1/openapi.json. Every module of this package is one part of the API and names its
-flask-smorest blueprints in ``blueprints`` (or defines a single ``blp``); adding a module is
-all it takes to mount it.
+/api/v1/openapi.json. One module per feature (``miniprogram_api/<feature>.py``, the same
+word as ``backend/<feature>/``); :func:`blueprints` names every blueprint, in the order the
+OpenAPI document lists their tags.
 """
 
 from __future__ import annotations
-
-import importlib
-import pkgutil
 
 from flask import Flask
 
@@ -17,14 +14,41 @@ from backend.extensions import api
 
 
 def blueprints() -> list:
-    """The blueprints of every module in this package, in module-name order."""
-    found = []
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        found.extend(
-            getattr(module, "blueprints", None) or filter(None, [getattr(module, "blp", None)])
-        )
-    return found
+    """Every blueprint of the API, in the order of the OpenAPI document's tags."""
+    from miniprogram_api import (
+        accounts,
+        batches,
+        codes,
+        complaints,
+        invites,
+        labels,
+        ledgers,
+        registry,
+        samples,
+        scan,
+        self_checks,
+        trace,
+        uploads,
+        zones,
+    )
+
+    return [
+        batches.blp,
+        codes.blp,
+        complaints.blp,
+        registry.blp,
+        invites.blp,
+        labels.blp,
+        ledgers.blp,
+        accounts.blp,
+        samples.blp,
+        scan.blp,
+        scan.ping,
+        self_checks.blp,
+        trace.blp,
+        uploads.blp,
+        zones.blp,
+    ]
 
 
 def register(app: Flask) -> None:

@@ -2,7 +2,7 @@
 
 Operators of the workshop open batches, record additives and move a batch through
 production; releasing is for the owner; holding, recalling and lifting a hold are for
-regulators (with the rules of backend.quality.sampling). Lists are for the workshop's
+regulators (with the rules of backend.samples.services). Lists are for the workshop's
 operators and regulators.
 """
 
@@ -12,13 +12,13 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from backend.batches import operations
+from backend.batches.models import BatchState
+from backend.batches.schemas import BatchStateSchema, OpenBatchSchema
+from backend.batches.states import STATE_NAMES_ZH
 from backend.core.i18n import gettext as _
-from backend.extensions import db
-from backend.production import operations
-from backend.production.batches import STATE_NAMES_ZH
-from backend.production.models import BatchState
-from backend.production.schemas import AdditiveBodySchema, BatchStateSchema, OpenBatchSchema
-from backend.quality import additives
+from backend.ledgers.schemas import AdditiveBodySchema
+from backend.rules import additives
 from miniprogram_api.auth import current_user
 from miniprogram_api.idempotency import idempotent
 
@@ -209,7 +209,6 @@ class WorkshopBatches(MethodView):
     def post(self, data, workshop_id):
         """Open a batch of one of your products from accepted raw lots."""
         batch = operations.open_batch(workshop_id, current_user(), data)
-        db.session.commit()
         return batch
 
 
@@ -236,7 +235,6 @@ class BatchAdditives(MethodView):
         user = current_user()
         with additives.reporting_non_food(user):
             result = operations.add_additive(operations.batch_by_no(batch_no), user, data)
-        db.session.commit()
         return result
 
 
@@ -252,5 +250,4 @@ class BatchStateView(MethodView):
         """Move a batch (operators: production and release; regulators: hold, recall)."""
         user = current_user()
         batch = operations.move_batch(operations.batch_by_no(batch_no), user, data)
-        db.session.commit()
         return batch

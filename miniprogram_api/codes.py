@@ -11,7 +11,6 @@ from backend.codes import services
 from backend.codes.models import CodeKind
 from backend.codes.services import MAX_CODES_PER_CALL
 from backend.core.errors import ValidationError
-from backend.extensions import db
 from miniprogram_api.auth import current_user
 from miniprogram_api.idempotency import idempotent
 
@@ -71,7 +70,6 @@ class BatchCodes(MethodView):
         issuance = services.issue_codes(
             services.get_batch(batch_no), args["count"], kind=args["kind"], by=user
         )
-        db.session.commit()
         return issuance
 
 
@@ -97,7 +95,6 @@ class VoidCodes(MethodView):
                 slug="nothing_to_void",
                 errors={"code": ["give code, or batch_no with first and last"]},
             )
-        db.session.commit()
         return result
 
 

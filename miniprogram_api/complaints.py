@@ -12,12 +12,11 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from backend.codes.scan import visitor_hash
 from backend.complaints import services
 from backend.complaints.models import ComplaintChannel
 from backend.core import ratelimit
 from backend.core.i18n import gettext as _
-from backend.extensions import db
+from backend.scan.view import visitor_hash
 
 blp = Blueprint("complaints", __name__, url_prefix="/complaints", description="Complaints")
 
@@ -73,5 +72,4 @@ class Complaints(MethodView):
             channel=ComplaintChannel.MINIPROGRAM,
             client_hash=visitor_hash(f"{client}|{request.user_agent.string[:200]}"),
         )
-        db.session.commit()
         return complaint

@@ -8,12 +8,10 @@ a 409. Only successful answers are kept, so a refused request may simply be sent
 
 One transaction. The key is claimed first (a row under the unique index on (user, key), so
 a simultaneous retry waits on it, then replays); the write and its answer are committed
-with the claim, together: an acknowledged write always has its answer, and a write whose
-answer could not be stored is not kept either. Views commit through :func:`commit`, which
-leaves the commit to the wrapper while a key is claimed. A view that still commits by
-itself (``db.session.commit()``) works too, in two transactions: the claim with the write,
-then the answer; if the answer is lost between them, a retry gets 409
-``idempotency_key_unanswered`` (so do claims left that way by older versions).
+with the claim, together, by the edge (backend/core/transactions.py): an acknowledged write
+always has its answer, and a write whose answer could not be stored is not kept either. A
+refusal or an exception rolls the claim back with everything else. A claim left without an
+answer by an older version gets 409 ``idempotency_key_unanswered``.
 """
 
 from __future__ import annotations
@@ -25,10 +23,9 @@ import re
 from dataclasses import dataclass
 from functools import wraps
 
-from flask import Response, g, make_response, request
+from flask import Response, make_response, request
 from sqlalchemy import JSON, Text, bindparam, cast, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import SessionTransaction
 
 from backend.accounts.models import IdempotencyRecord
 from backend.core.errors import Conflict, ValidationError
@@ -43,29 +40,11 @@ RECORDS = IdempotencyRecord.__table__
 
 @dataclass
 class Claim:
-    """A key claimed by the request in flight, and the transaction that holds the claim."""
+    """A key claimed by the request in flight."""
 
     id: int
     user_id: int
     key: str
-    transaction: SessionTransaction | None
-    deferred: bool = False  # the view asked for its commit, left to the wrapper
-
-
-def _transaction() -> SessionTransaction | None:
-    """The request session's current (outermost) transaction."""
-    return db.session().get_transaction()
-
-
-def commit() -> None:
-    """Commit a write view's work — or, while an Idempotency-Key is claimed, only flush it:
-    the wrapper commits it together with the claim and the answer."""
-    claim: Claim | None = g.get("idempotency_claim")
-    if claim is not None and _transaction() is claim.transaction:
-        db.session.flush()
-        claim.deferred = True
-    else:
-        db.session.commit()
 
 
 def _request_hash() -> str:
@@ -100,9 +79,8 @@ def _answer_of(user_id: int, key: str, fingerprint: str) -> Response:
     record = _existing(user_id, key)
     if record is None or record.request_hash != fingerprint:
         raise Conflict(_("该 Idempotency-Key 已用于另一个请求。"), slug="idempotency_key_reused")
-    if not record.status_code:  # saved, but its answer was lost (between the two commits of
-        # a view that commits by itself, or by an older version): the write is there once;
-        # say so, write nothing
+    if not record.status_code:  # saved by an older version that lost its answer: the write
+        # is there once; say so, write nothing
         raise Conflict(
             _("该请求已保存，但结果未能返回，请刷新查看。"), slug="idempotency_key_unanswered"
         )
@@ -190,17 +168,8 @@ def _store_answer(claim: Claim, response: Response) -> None:
     )
 
 
-def _forget(claim: Claim, *, failed: bool) -> None:
-    """Drop the claim of a request that was not answered with success.
-
-    After an exception nothing the request did is kept. A view that returned a refusal
-    keeps what it committed (through :func:`commit` or by itself), as without a key.
-    """
-    in_claim_transaction = _transaction() is claim.transaction
-    if failed or not (in_claim_transaction and claim.deferred):
-        db.session.rollback()
-        if in_claim_transaction:
-            return  # the claim went with the rollback
+def _forget(claim: Claim) -> None:
+    """Drop the claim of a write answered without a JSON body to keep (its write stays)."""
     db.session.execute(
         RECORDS.delete().where(
             RECORDS.c.user_id == claim.user_id,
@@ -208,7 +177,6 @@ def _forget(claim: Claim, *, failed: bool) -> None:
             RECORDS.c.status_code == 0,
         )
     )
-    db.session.commit()
 
 
 def idempotent(view):
@@ -227,24 +195,12 @@ def idempotent(view):
         claim_id = _claim(user_id, key, fingerprint)
         if claim_id is None:
             return _answer_of(user_id, key, fingerprint)
-        claim = Claim(claim_id, user_id, key, _transaction())
-        g.idempotency_claim = claim
-        try:
-            response = make_response(view(*args, **kwargs))
-            if 200 <= response.status_code < 300 and response.is_json:
-                _store_answer(claim, response)
-                db.session.commit()  # the write, its claim and its answer: one transaction
-            else:
-                _forget(claim, failed=False)
-        except BaseException:
-            try:
-                _forget(claim, failed=True)
-            except Exception:  # noqa: BLE001 - e.g. the database went away; the error
-                # handlers answer for the first exception and roll back again
-                log.debug("dropping an idempotency claim failed", exc_info=True)
-            raise
-        finally:
-            g.pop("idempotency_claim", None)
+        claim = Claim(claim_id, user_id, key)
+        response = make_response(view(*args, **kwargs))
+        if 200 <= response.status_code < 300 and response.is_json:
+            _store_answer(claim, response)  # committed with the write, at the edge
+        elif response.status_code < 400:
+            _forget(claim)
         return response
 
     return wrapper

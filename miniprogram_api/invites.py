@@ -8,10 +8,9 @@ from marshmallow import Schema, fields, validate
 
 from backend.accounts import invites
 from backend.accounts.models import MemberRole
-from backend.extensions import db
+from miniprogram_api.accounts import WorkshopLinkSchema
 from miniprogram_api.auth import current_user
 from miniprogram_api.idempotency import idempotent
-from miniprogram_api.login import WorkshopLinkSchema
 
 blp = Blueprint("invites", __name__, url_prefix="", description="Binding operators to workshops")
 
@@ -74,7 +73,6 @@ class WorkshopInvites(MethodView):
         """Issue a one-time invite code for a workshop (regulators only)."""
         user = current_user()
         issued = invites.create_invite(registration_no, args["role"], args["days"], by=user)
-        db.session.commit()
         return issued
 
 
@@ -89,5 +87,4 @@ class RedeemInvite(MethodView):
     def post(self, args):
         """Become a workshop's owner or staff with the invite code a regulator gave you."""
         result = invites.redeem(args["code"], by=current_user())
-        db.session.commit()
         return result

@@ -108,7 +108,6 @@ class IssuanceLabels(MethodView):
         issuance = printing.get_issuance(issuance_id, by=user)
         job, created = printing.request_print_job(issuance, by=user)
         job_id = job.id
-        db.session.commit()
         if created:
             # Inline (and finished on return) without Redis; a Celery worker otherwise.
             enqueue_print_job(job_id)

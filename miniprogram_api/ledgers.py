@@ -14,13 +14,13 @@ from marshmallow import Schema, fields, validate
 from backend.core.errors import NotFound
 from backend.core.i18n import gettext as _
 from backend.core.time import to_local
-from backend.production import ledgers
-from backend.production.checklist import KIND_NAMES
-from backend.production.models import LedgerKind
-from backend.production.schemas import ENTRY_SCHEMAS, CorrectionSchema
-from backend.quality import additives
+from backend.ledgers import recording as ledgers
+from backend.ledgers.checklist import KIND_NAMES
+from backend.ledgers.models import LedgerKind
+from backend.ledgers.schemas import ENTRY_SCHEMAS, CorrectionSchema
+from backend.rules import additives
 from miniprogram_api.auth import current_user
-from miniprogram_api.idempotency import commit, idempotent
+from miniprogram_api.idempotency import idempotent
 
 blp = Blueprint(
     "ledgers", __name__, url_prefix="", description="Today's checklist and the daily ledgers"
@@ -198,7 +198,6 @@ def _entry_view(kind: LedgerKind, schema: type[Schema]) -> type[MethodView]:
         user = current_user()
         with additives.reporting_non_food(user):
             entry = ledgers.record(kind, workshop_id, user, data)
-        commit()
         return ledgers.describe_new(entry, user)
 
     post.__doc__ = SUMMARIES[kind]
@@ -227,5 +226,4 @@ class Corrections(MethodView):
         """Correct an entry: a new entry naming it, with the reason (owners for others')."""
         user = current_user()
         entry = ledgers.correct_entry(workshop_id, entry_id, user, data)
-        commit()
         return ledgers.describe_new(entry, user)

@@ -9,12 +9,12 @@ from flask import Response, current_app, g, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from backend.codes import scan as scans
 from backend.codes.models import ScanChannel
 from backend.codes.schemas import ScanArgsSchema, ScanLinkArgsSchema, ScanViewSchema
 from backend.core import ratelimit
 from backend.core.errors import DomainError
 from backend.core.i18n import N_
+from backend.scan import view as scans
 
 blp = Blueprint("scan", __name__, url_prefix="/scan", description="Consumer scans")
 
@@ -84,7 +84,7 @@ def client_identity() -> str:
 
 def not_a_scan() -> bool:
     """Whether this request is answered without being recorded as a scan: a HEAD request,
-    or a link-preview fetcher or search crawler (backend/codes/data/link_preview_agents.txt)
+    or a link-preview fetcher or search crawler (backend/scan/data/link_preview_agents.txt)
     — nobody held the product."""
     return request.method == "HEAD" or scans.is_link_preview(request.user_agent.string)
 

@@ -17,12 +17,12 @@ from marshmallow import Schema, fields, validate
 from backend.core.errors import NotFound
 from backend.core.i18n import gettext as _
 from backend.core.time import SHANGHAI
-from backend.extensions import db
-from backend.quality import listing, sampling
-from backend.quality.schemas import RecordedResultsSchema, SampleSchema
+from backend.samples import listing
+from backend.samples import services as sampling
+from backend.samples.schemas import RecordedResultsSchema, SampleSchema
 from miniprogram_api.auth import current_user
 from miniprogram_api.idempotency import idempotent
-from miniprogram_api.quality import ResultItemInSchema
+from miniprogram_api.samples import ResultItemInSchema
 
 blp = Blueprint(
     "self_checks",
@@ -111,5 +111,4 @@ class SelfChecks(MethodView):
             station=data["station"],
             testing_agency=data.get("testing_agency"),
         )
-        db.session.commit()
         return recorded

@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate, validates_schema
 from marshmallow import ValidationError as SchemaError
 
-from backend.quality.sampling import require_regulator
+from backend.samples.services import require_regulator
 from backend.trace import epcis, graph
 from miniprogram_api.auth import current_user
 

@@ -10,7 +10,6 @@ from marshmallow import Schema, fields
 
 from backend.core.errors import ValidationError
 from backend.core.i18n import gettext as _
-from backend.extensions import db
 from backend.files import storage, uploads
 from miniprogram_api.auth import current_user
 from miniprogram_api.idempotency import idempotent
@@ -65,7 +64,6 @@ class Uploads(MethodView):
         _only_the_file()
         upload = args["file"]
         stored = uploads.save_upload(upload.stream, upload.filename, by=user)
-        db.session.commit()
         return stored
 
 

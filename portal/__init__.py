@@ -9,7 +9,7 @@ from flask_babel import get_locale
 def register(app: Flask) -> None:
     """Register the portal's blueprints and template helpers."""
     from portal import console
-    from portal.live import blueprint as live
+    from portal.cameras import blueprint as live
     from portal.public import blueprint as public
     from portal.resolver import blueprint as resolver
     from portal.scan import blueprint as scan

@@ -29,6 +29,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
+from backend.cameras.services import AREA_LABELS
 from backend.complaints import services as complaints
 from backend.complaints.models import ComplaintChannel
 from backend.core import ratelimit
@@ -37,14 +38,13 @@ from backend.core.i18n import gettext as _
 from backend.core.pages import Page, clamp_page
 from backend.extensions import csrf, db
 from backend.integrations.wechat import WeChatError
-from backend.quality import sampling
-from backend.registry import portal as showcase
+from backend.registry import public as showcase
 from backend.registry import services
 from backend.registry.filing import STATUS_LABELS
 from backend.registry.standing import registration_standing
-from backend.video.cameras import AREA_LABELS
+from backend.samples import services as sampling
+from portal.cameras import media_policy
 from portal.console.common import apply_errors
-from portal.live import media_policy
 
 blueprint = Blueprint("public", __name__, template_folder="templates")
 blueprint.after_request(media_policy)
@@ -278,7 +278,6 @@ def complaint():
     except WeChatError as exc:
         db.session.rollback()
         return _complaint_form_page(form, exc.status_code, exc.message)
-    db.session.commit()
     session["complaint_reference"] = filed.reference
     return redirect(url_for("public.complaint_filed"), 303)
 

@@ -35,18 +35,18 @@ from flask import (
 from flask_babel import get_locale
 from sqlalchemy import exists, select
 
+from backend.batches.models import Batch, BatchState
+from backend.cameras.models import Camera
 from backend.codes.gs1 import is_valid_gtin14
 from backend.codes.models import UnitCode
-from backend.codes.scan import batch_view, parse_code
 from backend.codes.urls import public_url
 from backend.core.errors import ValidationError
 from backend.core.i18n import N_
 from backend.core.i18n import gettext as _
 from backend.extensions import db
-from backend.production.models import Batch, BatchState
 from backend.registry.models import Product
+from backend.scan.view import batch_view, parse_code
 from backend.trace import graph
-from backend.video.models import Camera
 from miniprogram_api.scan import rate_limited
 
 blueprint = Blueprint("resolver", __name__, template_folder="templates")
@@ -187,7 +187,9 @@ def links(item: Item) -> dict[str, str]:
         select(exists().where(Camera.workshop_id == item.product.workshop_id))
     )
     if has_camera:
-        out["relatedVideo"] = url_for("live.workshop", workshop_id=item.product.workshop_id, **lang)
+        out["relatedVideo"] = url_for(
+            "cameras.workshop", workshop_id=item.product.workshop_id, **lang
+        )
     return out
 
 

@@ -8,13 +8,13 @@ import secrets
 from flask import Blueprint, current_app, make_response, render_template, request
 from markupsafe import Markup
 
-from backend.codes import scan as scans
-from backend.codes.caching import page_key
 from backend.codes.models import ScanChannel
 from backend.core.cache import cache
 from backend.core.errors import NotFound, ValidationError
 from backend.core.i18n import current_locale_id
 from backend.core.i18n import gettext as _
+from backend.scan import view as scans
+from backend.scan.caching import page_key
 from miniprogram_api.scan import not_a_scan, scan_limited, scan_limits
 
 blueprint = Blueprint("scan_page", __name__, template_folder="templates")

@@ -6,9 +6,8 @@ import click
 
 from backend.accounts import invites
 from backend.accounts.models import MemberRole
-from backend.core.errors import DomainError
 from backend.core.time import to_local
-from backend.extensions import db
+from backend.core.transactions import run_command
 
 
 @click.group("invites")
@@ -34,12 +33,7 @@ def invites_group() -> None:
 )
 def create(registration_no: str, role: str, days: int) -> None:
     """Issue a one-time invite code for a workshop and print it (shown only once)."""
-    try:
-        issued = invites.create_invite(registration_no, MemberRole(role), days)
-    except DomainError as exc:
-        db.session.rollback()
-        raise click.ClickException(exc.message) from None
-    db.session.commit()
+    issued = run_command(lambda: invites.create_invite(registration_no, MemberRole(role), days))
     click.echo(
         f"Invite code for {issued.workshop.name} ({issued.workshop.registration_no}) "
         f"as {issued.role.value}: {issued.display}\n"

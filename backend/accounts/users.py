@@ -182,6 +182,6 @@ def init_login(app: Flask) -> None:
     """Bind Flask-Login: who the console's session belongs to, and where to log in."""
     login_manager.init_app(app, add_context_processor=False)  # public pages never ask
     login_manager.user_loader(load_console_user)
-    login_manager.login_view = "console.auth.login"
+    login_manager.login_view = "console.accounts.login"
     login_manager.login_message = lazy_gettext("请先登录。")
     login_manager.login_message_category = "info"

@@ -5,24 +5,12 @@ from __future__ import annotations
 import click
 
 from backend.accounts import users
-from backend.core.errors import DomainError
-from backend.extensions import db
+from backend.core.transactions import run_command
 
 
 @click.group("users")
 def users_group() -> None:
     """Console accounts of regulators and inspectors."""
-
-
-def _commit_or_fail(action):
-    """Run *action*, commit, and turn a refused rule into a one-line error."""
-    try:
-        result = action()
-    except DomainError as exc:
-        db.session.rollback()
-        raise click.ClickException(exc.message) from None
-    db.session.commit()
-    return result
 
 
 @users_group.command("create")
@@ -44,7 +32,7 @@ def _commit_or_fail(action):
 @click.option("--organisation", default="", help="e.g. 漳州市长泰区市场监督管理局")
 def create(role: str, username: str, password: str, display_name: str, organisation: str):
     """Create a console account (the first regulator is made this way)."""
-    user = _commit_or_fail(
+    user = run_command(
         lambda: users.create_user(
             username, password, role, display_name=display_name, organisation=organisation
         )
@@ -57,5 +45,5 @@ def create(role: str, username: str, password: str, display_name: str, organisat
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 def set_password(username: str, password: str) -> None:
     """Give a console account a new password (its other sessions end)."""
-    user = _commit_or_fail(lambda: users.set_password(username, password))
+    user = run_command(lambda: users.set_password(username, password))
     click.echo(f"New password set for {user.username!r}.")

@@ -7,23 +7,13 @@ import click
 from backend.codes import services
 from backend.codes.models import CodeKind
 from backend.core.errors import DomainError
+from backend.core.transactions import run_command
 from backend.extensions import db
 
 
 @click.group("codes")
 def codes_group() -> None:
     """One product, one code: issue, void and print unit codes."""
-
-
-def _run(action):
-    """Run *action*, commit, and turn a refused rule into a one-line error."""
-    try:
-        result = action()
-    except DomainError as exc:
-        db.session.rollback()
-        raise click.ClickException(exc.message) from None
-    db.session.commit()
-    return result
 
 
 @codes_group.command("issue")
@@ -33,7 +23,9 @@ def _run(action):
 def issue(batch_no: str, count: int, batch_code: bool) -> None:
     """Issue COUNT new codes for a batch."""
     kind = CodeKind.BATCH if batch_code else CodeKind.UNIT
-    issuance = _run(lambda: services.issue_codes(services.get_batch(batch_no), count, kind=kind))
+    issuance = run_command(
+        lambda: services.issue_codes(services.get_batch(batch_no), count, kind=kind)
+    )
     click.echo(
         f"Issued {issuance.count} {kind.value} code(s) for batch {batch_no}: serials "
         f"{issuance.first_serial}–{issuance.first_serial + issuance.count - 1} "
@@ -50,9 +42,9 @@ def issue(batch_no: str, count: int, batch_code: bool) -> None:
 def void(code_text, batch_no, first, last, reason) -> None:
     """Void one code (--code) or a serial range of a batch (--batch --from --to)."""
     if code_text:
-        result = _run(lambda: services.void_code(code_text, reason))
+        result = run_command(lambda: services.void_code(code_text, reason))
     elif batch_no and first is not None and last is not None:
-        result = _run(
+        result = run_command(
             lambda: services.void_range(services.get_batch(batch_no), first, last, reason)
         )
     else:

@@ -13,8 +13,8 @@ from backend.core.models import Base, CreatedMixin, TimestampMixin
 from backend.core.types import BigIntKey, enum_type
 
 if TYPE_CHECKING:
+    from backend.batches.models import Batch
     from backend.files.models import StoredFile
-    from backend.production.models import Batch
 
 
 class CodeKind(enum.StrEnum):
@@ -114,7 +114,7 @@ class ScanEvent(Base):
 class ScanGeneration(Base):
     """A counter raised in the same transaction as every change a batch's consumer view
     shows (batch_id 0: every batch), when there is no Redis: each worker's copy of a view
-    is checked against it in the scan's one query (backend/codes/caching.py)."""
+    is checked against it in the scan's one query (backend/scan/caching.py)."""
 
     __tablename__ = "scan_generations"
 

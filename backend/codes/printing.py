@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from backend.accounts.models import User
 from backend.accounts.permissions import require_workshop_member
+from backend.batches.models import Batch, BatchState
 from backend.codes import labels
 from backend.codes.models import (
     CodeIssuance,
@@ -31,7 +32,6 @@ from backend.core.time import utcnow
 from backend.extensions import db
 from backend.files import storage
 from backend.files.models import StoredFile
-from backend.production.models import Batch, BatchState
 
 CODE_CHUNK = 1000  # codes read from the database at a time
 MAX_ID = 2**31 - 1  # ids are 32-bit: a larger one cannot exist (and would upset PostgreSQL)

@@ -10,14 +10,14 @@ from sqlalchemy import func, insert, select, update
 
 from backend.accounts.models import User
 from backend.accounts.permissions import require_workshop_member
-from backend.codes.caching import forget_codes
+from backend.batches.models import Batch, BatchState
 from backend.codes.codegen import generate_codes, is_well_formed, normalise
 from backend.codes.models import CodeIssuance, CodeKind, CodeStatus, UnitCode
 from backend.core.errors import Conflict, NotFound, ValidationError
 from backend.core.time import utcnow
 from backend.extensions import db
-from backend.production.models import Batch, BatchState
 from backend.registry.standing import Action, require_trading
+from backend.scan.caching import forget_codes
 
 MAX_CODES_PER_CALL = 100_000
 INSERT_CHUNK = 10_000

@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 from backend.codes import printing
 from backend.codes.models import PrintJob
 from backend.core.errors import DomainError
+from backend.core.transactions import after_commit
 from backend.extensions import db
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,11 @@ def enqueue_print_job(job_id: int) -> None:
     process (the tests), that one may carry another configuration.
     """
     celery = current_app.extensions["celery"]
-    celery.tasks[render_print_job.name].delay(job_id)
+    task = celery.tasks[render_print_job.name]
+    if celery.conf.task_always_eager:
+        task.delay(job_id)  # inline, in this transaction: the job is there
+    else:
+        after_commit(lambda: task.delay(job_id))  # a worker must find the job committed
 
 
 def _redelivered(request) -> bool:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import aliased
 
 from backend.accounts.models import Role, User
 from backend.audit.log import record
+from backend.batches.models import Batch
 from backend.codes.models import UnitCode
 from backend.codes.services import parse_code
 from backend.complaints.models import Complaint, ComplaintChannel, ComplaintStatus
@@ -32,7 +33,6 @@ from backend.core.pages import Page, clamp_page
 from backend.core.time import SHANGHAI, local_today, utcnow
 from backend.extensions import db
 from backend.integrations import wechat
-from backend.production.models import Batch
 from backend.registry.models import Workshop
 
 PER_PAGE = 50

@@ -37,7 +37,7 @@ from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
 from werkzeug.wrappers import Response
 
-from backend.video.links import hls_base_url
+from backend.cameras.links import hls_base_url
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in every table
 LOCKED_DOWN = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; sandbox"

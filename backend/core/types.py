@@ -5,11 +5,15 @@ from __future__ import annotations
 import enum
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, DateTime, Enum, Integer
+from sqlalchemy import BigInteger, DateTime, Enum, Integer, Numeric
 from sqlalchemy.types import TypeDecorator
 
 # A 64-bit key on PostgreSQL that is still SQLite's auto-incrementing rowid.
 BigIntKey = BigInteger().with_variant(Integer(), "sqlite")
+# Amounts in ledgers and batches (kg, L, pieces), to the gram.
+Quantity = Numeric(14, 3)
+# Test readings and limits: small numbers (mg/kg, µg/kg) kept exactly.
+Measure = Numeric(16, 6)
 
 
 class UTCDateTime(TypeDecorator):

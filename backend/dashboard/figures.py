@@ -35,6 +35,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from backend.accounts.models import Role, User
+from backend.batches.models import AdditiveUse, Batch, BatchState, BatchStateChange
+from backend.cameras.models import Camera
 from backend.codes.models import ScanEvent
 from backend.core.errors import Forbidden
 from backend.core.i18n import N_
@@ -42,27 +44,8 @@ from backend.core.i18n import gettext as _
 from backend.core.time import SHANGHAI, local_today
 from backend.core.types import UTCDateTime
 from backend.extensions import db
-from backend.production.models import (
-    AdditiveUse,
-    Batch,
-    BatchState,
-    BatchStateChange,
-    LedgerEntry,
-    LedgerKind,
-    RawMaterialLot,
-    Shipment,
-)
-from backend.quality.models import (
-    ChecklistItem,
-    Hazard,
-    HazardStatus,
-    Inspection,
-    Sample,
-    SampleStatus,
-    TestKind,
-    TestResult,
-    Verdict,
-)
+from backend.inspections.models import ChecklistItem, Hazard, HazardStatus, Inspection
+from backend.ledgers.models import LedgerEntry, LedgerKind, RawMaterialLot, Shipment
 from backend.registry.models import (
     HealthCertificate,
     Product,
@@ -71,9 +54,9 @@ from backend.registry.models import (
     Workshop,
     WorkshopStatus,
 )
-from backend.video.models import Camera
+from backend.samples.models import Sample, SampleStatus, TestKind, TestResult, Verdict
 
-# Workshops that produce, and so owe ledgers (as in backend.production.checklist).
+# Workshops that produce, and so owe ledgers (as in backend.ledgers.checklist).
 PRODUCING = (WorkshopStatus.ACTIVE, WorkshopStatus.UPGRADED)
 EXPIRING_DAYS = 30  # registration certificates ending within this many days are flagged
 LEDGER_WINDOWS = (7, 30)  # ledger completeness over the last 7 and 30 finished days
@@ -490,7 +473,7 @@ def _names_staff(entry, staff):
 def _ledger_items(days, shops):
     """Every item owed by a producing zone workshop on each day, with whether it is done:
     rows of (workshop_id, day, done) where done is 1 or 0. The rules of
-    ``backend.production.checklist`` (see :func:`ledger_days`), one SELECT per ledger."""
+    ``backend.ledgers.checklist`` (see :func:`ledger_days`), one SELECT per ledger."""
     K = LedgerKind
     entry = aliased(LedgerEntry, name="entry")
     correction = aliased(LedgerEntry, name="correction")
@@ -647,7 +630,7 @@ def ledger_days(first: date, last: date) -> list[tuple[int, date, bool]]:
     """(workshop_id, day, complete) for every producing zone workshop and day from *first*
     to *last*, by workshop and day: the SQL form of ``checklist.today(...).complete``.
 
-    A day is complete when every item ``backend.production.checklist`` owes that day is
+    A day is complete when every item ``backend.ledgers.checklist`` owes that day is
     done (an item is done by an entry that no correction replaces):
 
     - a morning check of the day listing each active staff member with a health certificate

@@ -18,6 +18,9 @@ from sqlalchemy import and_, func, insert, or_, select
 
 from backend.accounts.models import MemberRole, Role, User, WorkshopMembership
 from backend.audit.models import AuditLog
+from backend.batches import states as batch_rules
+from backend.batches.models import AdditiveUse, Batch, BatchInput, BatchState
+from backend.cameras.models import Camera, CameraArea, CameraEvent, CameraEventKind
 from backend.codes.codegen import generate_codes
 from backend.codes.gs1 import gs1_check_digit
 from backend.codes.models import (
@@ -33,22 +36,7 @@ from backend.core.models import Base
 from backend.core.time import SHANGHAI, local_today, utcnow
 from backend.demo import facts
 from backend.extensions import db
-from backend.production import batches as batch_rules
-from backend.production import entries as ledger_payloads
-from backend.production.ledger import append_entry
-from backend.production.models import (
-    AdditiveUse,
-    Batch,
-    BatchInput,
-    BatchState,
-    Buyer,
-    LedgerKind,
-    RawMaterialLot,
-    Shipment,
-    ShipmentItem,
-)
-from backend.quality import additives, standards
-from backend.quality.models import (
+from backend.inspections.models import (
     ChecklistItem,
     Hazard,
     HazardStatus,
@@ -56,15 +44,12 @@ from backend.quality.models import (
     InspectionItem,
     InspectionOutcome,
     ItemResult,
-    Qualitative,
     Rectification,
-    Sample,
-    SampleStatus,
-    SamplingPlan,
-    TaskSource,
-    TestKind,
-    TestResult,
 )
+from backend.ledgers import entries as ledger_payloads
+from backend.ledgers.chain import append_entry
+from backend.ledgers.models import Buyer, LedgerKind, RawMaterialLot, Shipment, ShipmentItem
+from backend.plans.models import SamplingPlan
 from backend.registry.models import (
     Brand,
     HealthCertificate,
@@ -78,8 +63,16 @@ from backend.registry.models import (
     WorkshopStatusChange,
     Zone,
 )
+from backend.rules import additives, standards
+from backend.samples.models import (
+    Qualitative,
+    Sample,
+    SampleStatus,
+    TaskSource,
+    TestKind,
+    TestResult,
+)
 from backend.training.models import Training, TrainingAttendance
-from backend.video.models import Camera, CameraArea, CameraEvent, CameraEventKind
 
 DAYS = 60
 RANDOM_SEED = 20261126

@@ -6,8 +6,8 @@ from datetime import datetime
 
 import click
 
-from backend.core.errors import DomainError
 from backend.core.time import SHANGHAI
+from backend.core.transactions import run_command
 from backend.extensions import db
 
 
@@ -36,10 +36,5 @@ def reminders_send(now_text: str | None) -> None:
             ) from None
         if now.tzinfo is None:
             now = now.replace(tzinfo=SHANGHAI)
-    try:
-        report = send_due(now, checkpoint=db.session.commit)
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        raise click.ClickException(exc.message) from None
+    report = run_command(lambda: send_due(now, checkpoint=db.session.commit))
     click.echo(report.summary())

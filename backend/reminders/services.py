@@ -51,7 +51,7 @@ from backend.core.errors import ValidationError
 from backend.core.time import to_local, utcnow
 from backend.extensions import db
 from backend.integrations import wechat
-from backend.production import checklist
+from backend.ledgers import checklist
 from backend.registry.models import HealthCertificate, Staff, Workshop, WorkshopStatus
 from backend.reminders.models import ReminderKind, ReminderLog, ReminderStatus
 

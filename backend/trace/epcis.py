@@ -17,7 +17,7 @@ The document holds, in time order:
 Identifiers are GS1 Digital Link URIs on our public host when the product has a GTIN
 (``/01/<gtin>/10/<batch>`` for the lot, ``/01/<gtin>/10/<batch>/21/<code>`` for a unit)
 and our own URIs otherwise (``/t/<code>``, ``/id/lot/<id>``…). Every document validates
-against GS1's EPCIS 2.0 JSON Schema (``schemas/``, see tests/test_epcis.py).
+against GS1's EPCIS 2.0 JSON Schema (``schemas/``, see tests/trace/test_epcis.py).
 """
 
 from __future__ import annotations
@@ -30,21 +30,14 @@ from urllib.parse import quote
 
 from sqlalchemy import select
 
+from backend.batches.models import AdditiveUse, Batch, BatchInput, BatchState, BatchStateChange
 from backend.codes.models import CodeIssuance, UnitCode
 from backend.codes.urls import public_url
 from backend.core.time import SHANGHAI, utcnow
 from backend.extensions import db
-from backend.production.models import (
-    AdditiveUse,
-    Batch,
-    BatchInput,
-    BatchState,
-    BatchStateChange,
-    RawMaterialLot,
-    Shipment,
-    ShipmentItem,
-)
-from backend.quality.models import Inspection, Sample, Verdict
+from backend.inspections.models import Inspection
+from backend.ledgers.models import RawMaterialLot, Shipment, ShipmentItem
+from backend.samples.models import Sample, Verdict
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"

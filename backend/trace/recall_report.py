@@ -17,13 +17,14 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from backend.batches.models import AdditiveUse, BatchInput
 from backend.core.errors import ValidationError
 from backend.core.i18n import N_
 from backend.core.i18n import gettext as _
 from backend.core.spreadsheets import FORMATS, render
 from backend.core.time import local_today
 from backend.extensions import db
-from backend.production.models import AdditiveUse, BatchInput, Shipment, ShipmentItem
+from backend.ledgers.models import Shipment, ShipmentItem
 from backend.trace import graph
 from backend.trace.graph import Trace
 

@@ -1,6 +1,6 @@
 """Recalling every batch a trace reached, in one step and one transaction.
 
-Each batch goes through :func:`backend.quality.sampling.recall_batch`, so the regulator-only
+Each batch goes through :func:`backend.samples.services.recall_batch`, so the regulator-only
 rule, the reason's rules and the state machine are the same as for a single recall. Batches
 already recalled are left as they are; batches not yet released (draft, in production,
 pending release) cannot be recalled and are listed, not changed. If any recall is refused,
@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 
 from backend.accounts.models import User
 from backend.audit.log import record
+from backend.batches.models import Batch, BatchState
+from backend.batches.states import can_change
 from backend.core.errors import ValidationError
 from backend.core.i18n import gettext as _
-from backend.production.batches import can_change
-from backend.production.models import Batch, BatchState
-from backend.quality import sampling
+from backend.samples import services as sampling
 from backend.trace.graph import Trace
 
 

@@ -1,5 +1,5 @@
 // The contract: every field the API client sends or reads must be documented in
-// /api/v1/openapi.json (written from the app by tests/test_miniprogram_fixtures.py).
+// /api/v1/openapi.json (written from the app by tests/miniprogram/test_fixtures.py).
 const {OPERATIONS} = require('../utils/api')
 const openapi = require('./fixtures/openapi.json')
 

@@ -1,6 +1,6 @@
 // The scan page answers first (issue 15): the status panel of a released, a held and a
 // recalled batch, and the additives list, against the answers the API recorded
-// (tests/test_miniprogram_fixtures.py::test_consumer_journey).
+// (tests/miniprogram/test_fixtures.py::test_consumer_journey).
 const {install} = require('./support/wx')
 const {loadPage, text, settle} = require('./support/page')
 const consumer = require('./fixtures/consumer.json')

@@ -2,17 +2,16 @@
 
 One parent blueprint, ``console``, holds what every console page shares: a login is needed
 (except to log in), every unsafe request must carry the CSRF token of the session, and
-pages are never cached or framed. Each module of this package that defines ``blueprint`` is
-one part of the console, registered as a child (endpoints read ``console.<part>.<view>``);
-a part names its link in the navigation in ``navigation`` (a list of
+pages are never cached or framed. Each part of the
+console is one feature's module (``portal/console/<feature>.py``, listed in :func:`parts`)
+with a ``blueprint`` registered as a child (endpoints read ``console.<feature>.<view>``); a
+part names its link in the navigation in ``navigation`` (a list of
 :class:`~portal.console.common.NavItem`, placed by their ``order``) and its buttons on a
-workshop's page in ``workshop_actions``. Adding a module is all it takes to mount it.
+workshop's page in ``workshop_actions``.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from pathlib import Path
 
 from flask import Blueprint, Flask, request
@@ -25,21 +24,50 @@ from portal.console.common import NavItem
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 # Pages a visitor who is not logged in may see.
-OPEN_ENDPOINTS = {"console.auth.login", "console.auth.language"}
+OPEN_ENDPOINTS = {"console.accounts.login", "console.accounts.language"}
 
 blueprint = Blueprint("console", __name__, url_prefix="/console", template_folder=str(TEMPLATES))
 NAVIGATION: list[NavItem] = []
 WORKSHOP_ACTIONS: list[NavItem] = []
 
 
+def parts() -> list:
+    """The console's parts, one per feature (``portal/console/<feature>.py``)."""
+    from portal.console import (
+        accounts,
+        cameras,
+        complaints,
+        dashboard,
+        inspections,
+        invites,
+        plans,
+        registry,
+        rules,
+        samples,
+        trace,
+        training,
+    )
+
+    return [
+        accounts,
+        cameras,
+        complaints,
+        dashboard,
+        inspections,
+        invites,
+        plans,
+        trace,
+        registry,
+        rules,
+        samples,
+        training,
+    ]
+
+
 def _mount_parts() -> None:
-    """Register every part of the console and collect their links, in module-name order."""
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        part = getattr(module, "blueprint", None)
-        if part is None:
-            continue
-        blueprint.register_blueprint(part)
+    """Register every part of the console and collect their links."""
+    for module in parts():
+        blueprint.register_blueprint(module.blueprint)
         NAVIGATION.extend(getattr(module, "navigation", []))
         WORKSHOP_ACTIONS.extend(getattr(module, "workshop_actions", []))
     NAVIGATION.sort(key=lambda item: item.order)

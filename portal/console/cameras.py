@@ -15,13 +15,12 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectChoice, SelectField, StringField, TimeField
 
 from backend.accounts.models import Role
+from backend.cameras import services as cameras
+from backend.cameras.links import push_url
+from backend.cameras.models import CameraArea, StreamProvider
+from backend.cameras.services import AREA_LABELS, EVENT_LABELS, PROVIDER_LABELS, CameraInput
 from backend.core.errors import ValidationError
-from backend.extensions import db
 from backend.files.storage import open_file
-from backend.video import cameras
-from backend.video.cameras import AREA_LABELS, EVENT_LABELS, PROVIDER_LABELS, CameraInput
-from backend.video.links import push_url
-from backend.video.models import CameraArea, StreamProvider
 from portal.console.common import NavItem, acting_user, refused
 
 blueprint = Blueprint("cameras", __name__, url_prefix="/cameras")
@@ -159,7 +158,6 @@ def create(workshop_id: int):
         camera = cameras.register_camera(shop.id, data, by=user)
     except ValidationError as exc:
         return refused(template_name, form, exc.errors, **context)
-    db.session.commit()
     flash(_l("已登记摄像头 %(name)s。", name=camera.name), "success")
     return redirect(url_for(".detail", camera_id=camera.id))
 
@@ -201,7 +199,6 @@ def edit(camera_id: int):
         cameras.update_camera(camera.id, data, by=user)
     except ValidationError as exc:
         return refused(template_name, form, exc.errors, **context)
-    db.session.commit()
     flash(_l("已保存修改。"), "success")
     return redirect(url_for(".detail", camera_id=camera.id))
 
@@ -212,7 +209,6 @@ def rotate_key(camera_id: int):
     user = acting_user()
     cameras.require_regulator(user)  # (the console checked the CSRF token already)
     camera = cameras.rotate_key(camera_id, by=user)
-    db.session.commit()
     flash(_l("已更换推流密钥：请把新的推流地址设置到摄像头上，旧密钥已失效。"), "success")
     return redirect(url_for(".detail", camera_id=camera.id, _anchor="push"))
 

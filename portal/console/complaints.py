@@ -174,7 +174,6 @@ def assign(complaint_id: int):
         complaint = complaints.assign(complaint_id, optional_id(form.assigned_to.data), by=user)
     except ValidationError as exc:
         return _refused(complaint_id, exc, assign=form)
-    db.session.commit()
     flash(_l("已指派投诉 %(reference)s。", reference=complaint.reference), "success")
     return redirect(url_for(".detail", complaint_id=complaint.id))
 
@@ -188,7 +187,6 @@ def respond(complaint_id: int):
         complaint = complaints.respond(complaint_id, form.reply.data or "", by=user)
     except ValidationError as exc:
         return _refused(complaint_id, exc, respond=form)
-    db.session.commit()
     flash(_l("已保存答复。"), "success")
     return redirect(url_for(".detail", complaint_id=complaint.id))
 
@@ -206,6 +204,5 @@ def close(complaint_id: int):
         if complaints.get_complaint(complaint_id, by=user).status is ComplaintStatus.CLOSED:
             return _refused(complaint_id, exc, close=form)
         return _refused(complaint_id, exc, respond=RespondForm(formdata=None))
-    db.session.commit()
     flash(_l("投诉 %(reference)s 已办结。", reference=complaint.reference), "success")
     return redirect(url_for(".detail", complaint_id=complaint.id))

@@ -27,11 +27,11 @@ from wtforms import RadioField, SelectChoice, SelectField, TextAreaField
 from backend.accounts.models import Role
 from backend.core.errors import ValidationError
 from backend.core.time import local_today
-from backend.extensions import db
 from backend.files.storage import open_file
 from backend.files.uploads import IMAGES
-from backend.quality import inspections as service
-from backend.quality.inspections import (
+from backend.inspections import services as service
+from backend.inspections.models import ChecklistItem, InspectionOutcome, ItemResult
+from backend.inspections.services import (
     HAZARD_STATUS_LABELS,
     IN_PROGRESS,
     IN_PROGRESS_LABEL,
@@ -49,7 +49,6 @@ from backend.quality.inspections import (
     StartInput,
     Upload,
 )
-from backend.quality.models import ChecklistItem, InspectionOutcome, ItemResult
 from backend.registry import townships
 from portal.console.common import LocalDateField, NavItem, acting_user, download, refused
 from portal.console.forms import optional_id
@@ -243,7 +242,6 @@ def index():
 def export(fmt: str):
     """The filtered inspections as a CSV or XLSX file (formulas neutralised)."""
     data, filename = service.export_inspections(_filters(), fmt, by=acting_user())
-    db.session.commit()  # the export is audited
     return download(data, filename, fmt)
 
 
@@ -327,7 +325,6 @@ def new():
         inspection = service.start_inspection(data, by=user)
     except ValidationError as exc:
         return refused(template_name, form, exc.errors)
-    db.session.commit()
     flash(_l("已开始检查，请逐项填写检查表。"), "success")
     return redirect(url_for(".items", inspection_id=inspection.id))
 
@@ -358,7 +355,6 @@ def items(inspection_id: int):
         service.record_items(inspection.id, form.findings(), by=user)
     except ValidationError as exc:
         return refused(template_name, form, exc.errors, **context)
-    db.session.commit()
     flash(_l("检查表已保存。"), "success")
     return _to_detail(inspection.id, "checklist")
 
@@ -400,7 +396,6 @@ def hazard_new(inspection_id: int):
         service.add_hazard(inspection.id, data, by=user)
     except ValidationError as exc:
         return refused(template_name, form, exc.errors, **context)
-    db.session.commit()
     flash(_l("已登记隐患。"), "success")
     return _to_detail(inspection.id, "hazards")
 
@@ -411,7 +406,6 @@ def hazard_remove(hazard_id: int):
     user = acting_user()
     service.require_regulator(user)
     inspection = service.remove_hazard(hazard_id, by=user)
-    db.session.commit()
     flash(_l("已删除该隐患。"), "success")
     return _to_detail(inspection.id, "hazards")
 
@@ -443,7 +437,6 @@ def conclude(inspection_id: int):
         service.conclude(inspection.id, data, by=user)
     except ValidationError as exc:
         return refused(template_name, form, exc.errors, **context)
-    db.session.commit()
     flash(_l("检查已作出结论。"), "success")
     return _to_detail(inspection.id)
 
@@ -471,7 +464,6 @@ def rectify(hazard_id: int):
         service.submit_rectification(hazard.id, data, by=user)
     except ValidationError as exc:
         return refused(template_name, form, exc.errors, **context)
-    db.session.commit()
     flash(_l("已登记整改情况，待复查。"), "success")
     return _to_detail(hazard.inspection_id, f"hazard-{hazard.id}")
 
@@ -493,7 +485,6 @@ def review(rectification_id: int):
         service.review_rectification(rectification.id, data, by=user)
     except ValidationError as exc:
         return refused(template_name, form, exc.errors, **context)
-    db.session.commit()
     if data.decision == "accept":
         flash(_l("整改已通过复查，可以销号。"), "success")
     else:
@@ -516,6 +507,5 @@ def close(hazard_id: int):
         service.close_hazard(hazard.id, by=user)
     except ValidationError as exc:
         return refused(template_name, form, exc.errors, **context)
-    db.session.commit()
     flash(_l("隐患已销号。"), "success")
     return _to_detail(hazard.inspection_id, f"hazard-{hazard.id}")

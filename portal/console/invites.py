@@ -68,6 +68,5 @@ def create(workshop_id: int):
             form.form_errors.append(exc.message)
         page = render_template(template_name, form=form, workshop=workshop, issued=None)
         return page, exc.status_code
-    db.session.commit()
     page = render_template(template_name, form=form, workshop=workshop, issued=issued)
     return page, 201

@@ -2,7 +2,7 @@
 plan, its targets and their progress, and publishing completed lab samples in the public
 sampling announcement (抽检信息公示) with a preview of what the public will read.
 
-Inspectors read every page; the service (backend/quality/plans.py) refuses them every change.
+Inspectors read every page; the service (backend/plans/services.py) refuses them every change.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from wtforms import (
 from backend.core.errors import Conflict, ValidationError
 from backend.core.time import local_today
 from backend.extensions import db
-from backend.quality import plans
-from backend.quality.models import TaskSource
-from backend.quality.sampling import TASK_SOURCE_NAMES
+from backend.plans import services as plans
+from backend.samples.models import TaskSource
+from backend.samples.services import TASK_SOURCE_NAMES
 from portal.console.common import NavItem, acting_user, refused
 
 blueprint = Blueprint("plans", __name__, url_prefix="/plans")
@@ -205,7 +205,6 @@ def create():
         plan = plans.create_plan(data, by=user)
     except ValidationError as exc:
         return refused(template_name, form, exc.errors, plan=None)
-    db.session.commit()
     flash(_l("已建立抽检计划“%(name)s”。", name=plan.name), "success")
     return redirect(url_for(".detail", plan_id=plan.id))
 
@@ -246,7 +245,6 @@ def edit(plan_id: int):
         plans.update_plan(plan.id, data, by=user)
     except ValidationError as exc:
         return refused(template_name, form, exc.errors, plan=plan)
-    db.session.commit()
     flash(_l("已保存修改。"), "success")
     return redirect(url_for(".detail", plan_id=plan.id))
 
@@ -272,7 +270,6 @@ def target_new(plan_id: int):
         plans.add_target(plan.id, data, by=user)
     except ValidationError as exc:
         return refused(template_name, form, exc.errors, plan=plan)
-    db.session.commit()
     flash(_l("已添加抽检对象。"), "success")
     return redirect(url_for(".detail", plan_id=plan.id, _anchor="targets"))
 
@@ -290,7 +287,6 @@ def target_remove(target_id: int):
         db.session.rollback()
         flash(exc.message, "error")
         return _detail(plans.get_plan(plan_id, by=user), exc.status_code)
-    db.session.commit()
     flash(_l("已移除抽检对象。"), "success")
     return redirect(url_for(".detail", plan_id=plan_id, _anchor="targets"))
 
@@ -334,7 +330,6 @@ def publication():
         db.session.rollback()
         found = plans.candidates(filters, by=user)
         return refused(template_name, form, exc.errors, candidates=found, **context)
-    db.session.commit()
     flash(_l("已公示 %(count)d 个样品的抽检结果。", count=len(done)), "success")
     return redirect(url_for(".published"))
 

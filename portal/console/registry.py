@@ -87,7 +87,6 @@ def index():
 def export(fmt: str):
     """The filtered registry as a CSV or XLSX file (formulas neutralised)."""
     data, filename = directory.export_directory(_filters(), fmt, by=acting_user())
-    db.session.commit()  # the export is audited
     return download(data, filename, fmt)
 
 
@@ -124,7 +123,6 @@ def create():
         workshop = filing.file_workshop(data, by=user)
     except ValidationError as exc:
         return refused(template_name, form, exc.errors, workshop=None)
-    db.session.commit()
     flash(_l("已登记作坊 %(name)s。", name=workshop.name), "success")
     return redirect(url_for(".detail", workshop_id=workshop.id))
 
@@ -161,7 +159,6 @@ def edit(workshop_id: int):
         filing.update_workshop(workshop.id, data, by=user)
     except ValidationError as exc:
         return refused(template_name, form, exc.errors, workshop=workshop)
-    db.session.commit()
     flash(_l("已保存修改。"), "success")
     return redirect(url_for(".detail", workshop_id=workshop.id))
 
@@ -193,7 +190,6 @@ def status(workshop_id: int):
         )
     except ValidationError as exc:
         return refused(template_name, form, exc.errors, **context)
-    db.session.commit()
     flash(_l("状态已变更。"), "success")
     return redirect(url_for(".detail", workshop_id=workshop.id))
 
@@ -212,7 +208,6 @@ def staff_new(workshop_id: int):
         filing.add_staff(workshop.id, form.to_input(), by=user)
     except ValidationError as exc:
         return refused(template_name, form, exc.errors, workshop=workshop, person=None)
-    db.session.commit()
     flash(_l("已添加人员。"), "success")
     return redirect(url_for(".detail", workshop_id=workshop.id, _anchor="staff"))
 
@@ -234,7 +229,6 @@ def staff_edit(staff_id: int):
         filing.update_staff(person.id, form.to_input(), by=user)
     except ValidationError as exc:
         return refused(template_name, form, exc.errors, **context)
-    db.session.commit()
     flash(_l("已保存修改。"), "success")
     return redirect(url_for(".detail", workshop_id=person.workshop_id, _anchor="staff"))
 
@@ -256,7 +250,6 @@ def certificate_new(staff_id: int):
         filing.add_health_certificate(person.id, form.to_input(), by=user)
     except ValidationError as exc:
         return refused(template_name, form, exc.errors, **context)
-    db.session.commit()
     flash(_l("已登记健康证。"), "success")
     return redirect(url_for(".detail", workshop_id=person.workshop_id, _anchor="staff"))
 
@@ -301,7 +294,6 @@ def import_confirm():
 def _report(form: ImportForm, report: directory.ImportReport):
     """Commit what was imported (if anything) and show the row-by-row report."""
     if report.imported:
-        db.session.commit()
         flash(_l("已导入 %(count)d 个作坊。", count=report.imported), "success")
     else:
         db.session.rollback()

@@ -13,8 +13,9 @@ from wtforms import SelectField, StringField
 
 from backend.core.errors import ValidationError
 from backend.extensions import db
-from backend.quality import additives, rules
 from backend.registry.models import ProductCategory
+from backend.rules import additives
+from backend.rules import listing as rules
 from portal.console.common import NavItem, acting_user, download
 
 blueprint = Blueprint("rules", __name__, url_prefix="/rules")
@@ -67,7 +68,6 @@ def add_alias():
         db.session.rollback()
         flash(refused.message, "error")
         return redirect(url_for("console.rules.index")), 303
-    db.session.commit()
     flash(_("已添加名称“%(alias)s”。", alias=row.alias), "success")
     return redirect(url_for("console.rules.index")), 303
 
@@ -76,7 +76,6 @@ def add_alias():
 def export(fmt: str):
     """The whole rule base as CSV or XLSX (audited)."""
     data, filename = rules.export_rules(fmt, by=acting_user())
-    db.session.commit()  # the export is audited
     return download(data, filename, fmt)
 
 

@@ -2,7 +2,7 @@
 its results, test report PDFs, and the batch's hold, release and recall.
 
 Regulators and inspectors record samples and results; verdicts come from the standards
-table (:mod:`backend.quality.sampling`), never from the form. Holding, releasing and
+table (:mod:`backend.samples.services`), never from the form. Holding, releasing and
 recalling a batch are the regulator's. A workshop's own self-checks are read here but
 written only by its operators, from their phones.
 """
@@ -42,24 +42,21 @@ from wtforms import (
     TextAreaField,
 )
 
+from backend.batches.models import Batch, BatchState
+from backend.batches.states import STATE_NAMES_ZH, can_change
 from backend.core.errors import DomainError, Forbidden, NotFound
+from backend.core.fields import decimal_text
 from backend.core.time import SHANGHAI, utcnow
 from backend.errors import handle_http_exception
 from backend.extensions import db
 from backend.files import storage
-from backend.production.batches import STATE_NAMES_ZH, can_change
-from backend.production.models import Batch, BatchState
-from backend.quality import listing, sampling, standards
-from backend.quality.models import (
-    Qualitative,
-    Sample,
-    SamplingPlan,
-    StandardLimit,
-    TaskSource,
-    TestKind,
-)
-from backend.quality.schemas import decimal_text
+from backend.plans.models import SamplingPlan
 from backend.registry.models import Product, Workshop
+from backend.rules import standards
+from backend.rules.models import StandardLimit
+from backend.samples import listing
+from backend.samples import services as sampling
+from backend.samples.models import Qualitative, Sample, TaskSource, TestKind
 from portal.console.common import NavItem, acting_user, apply_errors, download, refused
 
 blueprint = Blueprint("samples", __name__, url_prefix="/samples")
@@ -239,7 +236,6 @@ def index():
 def export(fmt: str):
     """The results of the filtered samples, one row per result that counts (CSV or XLSX)."""
     data, filename = listing.export_results(listing.read_filter(_filters()), fmt, by=acting_user())
-    db.session.commit()  # the export is audited
     return download(data, filename, fmt)
 
 
@@ -403,7 +399,6 @@ def create():
         raise
     except DomainError as exc:
         return refused(template, form, _messages(exc), **context)
-    db.session.commit()
     flash(_l("已登记样品 %(no)s。", no=sample.sample_no), "success")
     return redirect(url_for(".detail", sample_no=sample.sample_no))
 
@@ -595,7 +590,6 @@ def results(sample_no: str):
         _apply_result_errors(form, exc, sent)
         flash(_l("提交的信息有误，请按提示修改，未保存任何内容。"), "error")
         return _detail(sample, results_form=form, status=422)
-    db.session.commit()
     flash(_l("已登记 %(count)d 项检测结果。", count=len(recorded.results)), "success")
     if recorded.held:
         flash(_l("批次已暂控：%(reason)s", reason=recorded.batch.hold_reason), "error")
@@ -626,7 +620,6 @@ def report(sample_no: str):
         form.file.errors = [exc.message]
         flash(_l("检验报告未上传。"), "error")
         return _detail(sampling.get_sample(sample_no, by=user), report_form=form, status=422)
-    db.session.commit()
     flash(_l("已上传检验报告。"), "success")
     return redirect(url_for(".detail", sample_no=sample.sample_no, _anchor="report"))
 
@@ -696,6 +689,5 @@ def batch_action(sample_no: str, action: str):
             form.form_errors.append(exc.message)
             return render_template(template, form=form, **context), 409
         return refused(template, form, _messages(exc), **context)
-    db.session.commit()
     flash(done, "success")
     return redirect(url_for(".detail", sample_no=sample.sample_no))

@@ -136,7 +136,6 @@ def create():
         session = training.create_training(data, by=user)
     except ValidationError as exc:
         return refused(template_name, form, exc.errors, **context)
-    db.session.commit()
     flash(_l("已登记培训“%(title)s”。", title=session.title), "success")
     return redirect(url_for(".detail", training_id=session.id))
 
@@ -171,7 +170,6 @@ def edit(training_id: int):
         training.update_training(session.id, data, by=user)
     except ValidationError as exc:
         return refused(template_name, form, exc.errors, **context)
-    db.session.commit()
     flash(_l("已保存修改。"), "success")
     return redirect(url_for(".detail", training_id=session.id))
 
@@ -210,7 +208,6 @@ def attendance(training_id: int):
             template_name, form=form, session=session, sheet=sheet, workshops=workshops
         )
         return page, 422
-    db.session.commit()
     flash(_l("已保存出勤记录。"), "success")
     return redirect(url_for(".detail", training_id=session.id, _anchor=f"w{data.workshop_id}"))
 

@@ -10,9 +10,9 @@ from datetime import date
 from sqlalchemy import select
 
 from backend.accounts.models import User
+from backend.batches.models import Batch, BatchState
 from backend.codes.models import CodeStatus, UnitCode
 from backend.extensions import db
-from backend.production.models import Batch, BatchState
 from backend.registry import filing
 from backend.registry.models import Workshop, WorkshopStatus
 from backend.registry.standing import Standing, registration_standing

@@ -18,8 +18,8 @@ import redis
 from sqlalchemy import func, select
 
 from backend.codes.models import ScanChannel, ScanEvent, UnitCode
-from backend.codes.recorder import FLUSH_TASK, RedisRecorder
 from backend.extensions import db
+from backend.scan.recorder import FLUSH_TASK, RedisRecorder
 from tests.faults.helpers import CeleryWorker, build_app, own_database, own_redis_db, wait_for
 
 SCANS = 50
@@ -35,9 +35,9 @@ def counts(app) -> tuple[int, int]:
 
 
 def test_a_flush_killed_midway_loses_and_repeats_nothing(tmp_path):
-    from backend.codes import scan
+    from backend.batches.models import BatchState
     from backend.codes.services import issue_codes
-    from backend.production.models import BatchState
+    from backend.scan import view as scan
     from tests.factories import BatchFactory, ProductFactory, WorkshopFactory
 
     with own_redis_db() as redis_url, own_database(tmp_path) as database_url:

@@ -61,7 +61,7 @@ def seeded(app) -> tuple[int, int, dict]:
 
 
 def test_ledger_writes_survive_a_database_restart(cluster):
-    from backend.production.models import LedgerEntry
+    from backend.ledgers.models import LedgerEntry
     from backend.registry.models import Workshop
     from tests.support.workshop_day import now_iso
 
@@ -138,7 +138,7 @@ def test_ledger_writes_survive_a_database_restart(cluster):
             assert per_key.get(key) == [entry_id], key  # there, exactly once
         assert set(per_key) == {f"clean-{n}" for n in range(WRITES)}
         assert len(entries) == WRITES  # nothing written twice
-        from backend.production.ledger import verify_chain
+        from backend.ledgers.chain import verify_chain
 
         result = verify_chain(db.session.get(Workshop, workshop_id))
         assert result.ok, result

@@ -45,8 +45,8 @@ def stack(tmp_path):
 
 def seed(app) -> tuple[list[str], object]:
     """Twenty codes of a released batch and a console account (committed)."""
+    from backend.batches.models import BatchState
     from backend.codes.services import issue_codes
-    from backend.production.models import BatchState
     from tests.factories import BatchFactory, ProductFactory, WorkshopFactory
     from tests.support.console import console_user
 
@@ -67,7 +67,7 @@ def seed(app) -> tuple[list[str], object]:
 
 
 def test_scans_outlive_redis(stack):
-    from backend.codes import recorder
+    from backend.scan import recorder
     from tests.support.console import login
 
     server, app = stack

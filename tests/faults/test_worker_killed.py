@@ -55,10 +55,10 @@ def job_row(app, job_id: int) -> tuple[PrintJobStatus, int, int | None]:
 
 
 def test_a_label_job_survives_its_worker_being_killed(stack):
+    from backend.batches.models import BatchState
     from backend.codes import printing
     from backend.codes.services import issue_codes
     from backend.codes.tasks import enqueue_print_job
-    from backend.production.models import BatchState
     from tests.factories import BatchFactory, ProductFactory, WorkshopFactory
 
     app, worker, uploads = stack

@@ -27,7 +27,7 @@ flask_app = create_app(
 celery = flask_app.extensions["celery"]
 
 if os.environ.get("YIPIN_TEST_SLOW_FLUSH"):
-    from backend.codes import recorder
+    from backend.scan import recorder
 
     _write_events = recorder.write_events
 

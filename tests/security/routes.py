@@ -12,21 +12,16 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from backend.accounts.models import User
+from backend.batches.models import Batch
+from backend.cameras.models import Camera
 from backend.codes.models import CodeIssuance, PrintJob, UnitCode
 from backend.complaints.models import Complaint
-from backend.production.models import Batch, LedgerEntry
-from backend.quality.models import (
-    Hazard,
-    Inspection,
-    InspectionItem,
-    Rectification,
-    Sample,
-    SamplingPlan,
-    SamplingPlanTarget,
-)
+from backend.inspections.models import Hazard, Inspection, InspectionItem, Rectification
+from backend.ledgers.models import LedgerEntry
+from backend.plans.models import SamplingPlan, SamplingPlanTarget
 from backend.registry.models import Brand, Product, Staff, Workshop
+from backend.samples.models import Sample
 from backend.training.models import Training
-from backend.video.models import Camera
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 ARGUMENT = re.compile(r"<(?:(?P<converter>[a-z]+)(?:\((?P<options>[^)]*)\))?:)?(?P<name>\w+)>")

@@ -16,10 +16,10 @@ import logging
 
 import pytest
 
+from backend.cameras.links import playback_key
+from backend.cameras.signing import playback_token, signed_hls_url
 from backend.core.time import utcnow
 from backend.observability.logs import configure_logging
-from backend.video.links import playback_key
-from backend.video.signing import playback_token, signed_hls_url
 from tests.support.console import PASSWORD, console_user, login
 from tests.support.video import SECRET, make_camera, nginx_call
 

@@ -1,6 +1,6 @@
 """The role × route matrix for every page: the console, the portal, the scan page, the rest.
 
-``/api/v1`` has its own matrix (tests/test_authorization_matrix.py, which fails on an API
+``/api/v1`` has its own matrix (tests/security/test_authorization_matrix.py, which fails on an API
 rule it does not list). Every other (method, rule) of ``app.url_map`` must be classified in
 ACCESS below, or the first test fails, so a new page cannot skip the matrix:
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import pytest
 import redis
 
-from backend.codes.fastpath import FastPath, LocalEntries
-from backend.codes.recorder import RedisRecorder
 from backend.core.cache import RedisCache
 from backend.core.ratelimit import RedisStore
+from backend.scan.fastpath import FastPath, LocalEntries
+from backend.scan.recorder import RedisRecorder
 from tests.faults.helpers import empty, own_redis_db
 
 

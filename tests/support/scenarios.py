@@ -6,21 +6,16 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from backend.batches.models import BatchInput, BatchState
+from backend.batches.states import change_state
+from backend.cameras.models import Camera, CameraArea
 from backend.codes.models import UnitCode
 from backend.codes.services import issue_codes
-from backend.production.batches import change_state
-from backend.production.models import BatchInput, BatchState, RawMaterialLot
-from backend.quality import standards
-from backend.quality.models import (
-    Inspection,
-    InspectionOutcome,
-    Sample,
-    TaskSource,
-    TestKind,
-    TestResult,
-)
+from backend.inspections.models import Inspection, InspectionOutcome
+from backend.ledgers.models import RawMaterialLot
 from backend.registry.models import ProductCategory
-from backend.video.models import Camera, CameraArea
+from backend.rules import standards
+from backend.samples.models import Sample, TaskSource, TestKind, TestResult
 from tests.factories import BatchFactory, ProductFactory, SupplierFactory, WorkshopFactory
 
 

@@ -9,28 +9,14 @@ from decimal import Decimal
 
 import pytest
 
+from backend.batches.models import AdditiveUse, Batch, BatchInput, BatchState
+from backend.batches.states import change_state
 from backend.codes.services import issue_codes
-from backend.production.batches import change_state
-from backend.production.models import (
-    AdditiveUse,
-    Batch,
-    BatchInput,
-    BatchState,
-    Buyer,
-    RawMaterialLot,
-    Shipment,
-    ShipmentItem,
-)
-from backend.quality import standards
-from backend.quality.models import (
-    Inspection,
-    InspectionOutcome,
-    Sample,
-    TaskSource,
-    TestKind,
-    TestResult,
-)
+from backend.inspections.models import Inspection, InspectionOutcome
+from backend.ledgers.models import Buyer, RawMaterialLot, Shipment, ShipmentItem
 from backend.registry.models import ProductCategory, Supplier
+from backend.rules import standards
+from backend.samples.models import Sample, TaskSource, TestKind, TestResult
 from tests.factories import BatchFactory, ProductFactory, SupplierFactory, WorkshopFactory
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import time
 
+from backend.cameras.models import Camera, CameraArea, StreamProvider
 from backend.extensions import db
-from backend.video.models import Camera, CameraArea, StreamProvider
 from tests.factories import WorkshopFactory
 
 SECRET = "test-streaming-secret"  # TestingConfig.STREAMING_CALLBACK_SECRET

@@ -12,9 +12,9 @@ import pytest
 from backend.accounts.models import MemberRole
 from backend.accounts.tokens import issue_token
 from backend.core.time import SHANGHAI, local_today
-from backend.production.models import RawMaterialLot
-from backend.quality import standards
+from backend.ledgers.models import RawMaterialLot
 from backend.registry.models import HealthCertificate, ProductCategory, Staff, Workshop
+from backend.rules import standards
 from tests.factories import (
     ProductFactory,
     SupplierFactory,

@@ -1,0 +1,86 @@
+"""A camera going live or dark: its flags, its events, and the pages that show it.
+
+Every change of ``Camera.is_live`` goes through :func:`mark_live` or :func:`mark_offline`,
+which write the :class:`CameraEvent` the online rate is computed from and drop the
+workshop's cached scan views (they list the cameras that are live). Functions flush and
+never commit.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from backend.batches.models import Batch
+from backend.cameras.models import Camera, CameraEvent, CameraEventKind
+from backend.extensions import db
+from backend.scan.caching import forget_batch
+
+
+def add_event(
+    camera: Camera,
+    kind: CameraEventKind,
+    at: datetime,
+    addr: str | None = None,
+    detail: str | None = None,
+) -> CameraEvent:
+    """Record what the streaming server (or our probe) said about *camera*."""
+    event = CameraEvent(
+        camera_id=camera.id,
+        kind=kind,
+        at=at,
+        client_addr=(addr or None) and addr[:64],
+        detail=(detail or None) and detail[:100],
+    )
+    db.session.add(event)
+    return event
+
+
+def forget_scan_views(workshop_id: int) -> None:
+    """Drop the workshop's cached scan views: they show which cameras are live."""
+    for batch_id in db.session.scalars(select(Batch.id).where(Batch.workshop_id == workshop_id)):
+        forget_batch(batch_id)
+
+
+def mark_live(
+    camera: Camera,
+    at: datetime,
+    kind: CameraEventKind,
+    *,
+    addr: str | None = None,
+    publisher_id: str | None = None,
+) -> bool:
+    """*camera* is live from *at* (published or probed up); True when it was not before."""
+    camera.last_seen_at = at
+    if publisher_id is not None:
+        camera.publisher_id = publisher_id[:80]
+    if camera.is_live:
+        db.session.flush()
+        return False
+    camera.is_live = True
+    add_event(camera, kind, at, addr)
+    db.session.flush()
+    forget_scan_views(camera.workshop_id)
+    return True
+
+
+def mark_offline(
+    camera: Camera,
+    at: datetime,
+    kind: CameraEventKind,
+    *,
+    addr: str | None = None,
+    detail: str | None = None,
+) -> bool:
+    """*camera* stopped at *at*; True when it was live until then."""
+    if not camera.is_live:
+        return False
+    camera.is_live = False
+    camera.publisher_id = None
+    if camera.last_seen_at is None or camera.last_seen_at < at:
+        camera.last_seen_at = at
+    add_event(camera, kind, at, addr, detail)
+    db.session.flush()
+    forget_scan_views(camera.workshop_id)
+    return True

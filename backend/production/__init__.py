@@ -1,1 +1,0 @@
-"""Production: raw material lots, batches and their state machine, ledgers, sales."""

@@ -1,1 +1,0 @@
-"""Quality: the standards table, sampling and test results, inspections and hazards."""

@@ -1,1 +1,0 @@
-"""Live kitchen (明厨亮灶): cameras, stream authorisation, playback and uptime."""
