@@ -20,16 +20,12 @@ def blueprints() -> list:
         batches,
         codes,
         complaints,
-        invites,
-        labels,
         ledgers,
         registry,
         samples,
         scan,
-        self_checks,
         trace,
         uploads,
-        zones,
     )
 
     return [
@@ -37,17 +33,17 @@ def blueprints() -> list:
         codes.blp,
         complaints.blp,
         registry.blp,
-        invites.blp,
-        labels.blp,
+        accounts.invites_blp,
+        codes.labels_blp,
         ledgers.blp,
         accounts.blp,
         samples.blp,
         scan.blp,
         scan.ping,
-        self_checks.blp,
+        samples.self_checks_blp,
         trace.blp,
         uploads.blp,
-        zones.blp,
+        registry.zones_blp,
     ]
 
 

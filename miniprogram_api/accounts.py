@@ -1,4 +1,5 @@
-"""Logging in with WeChat, logging out, binding a phone, and who am I.
+"""Accounts: logging in with WeChat, logging out, binding a phone, who am I, and invite
+codes that bind operators to workshops (the ``auth`` and ``invites`` tags).
 
 ``POST /auth/dev-login`` exists only in a development app running in debug: its route is
 added when the blueprint is registered on such an app and never otherwise, and the view
@@ -13,7 +14,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from werkzeug.exceptions import NotFound
 
-from backend.accounts import login
+from backend.accounts import invites, login
 from backend.accounts.models import MemberRole, Role
 from miniprogram_api.auth import current_user
 from miniprogram_api.idempotency import idempotent
@@ -168,3 +169,83 @@ def _add_dev_login(state) -> None:
         state.add_url_rule(
             "/auth/dev-login", view_func=DevLogin.as_view("DevLogin"), methods=["POST"]
         )
+
+
+invites_blp = Blueprint(
+    "invites", __name__, url_prefix="", description="Binding operators to workshops"
+)
+
+
+class CreateInviteSchema(Schema):
+    """What the code grants and for how long."""
+
+    role = fields.Enum(MemberRole, by_value=True, load_default=MemberRole.STAFF)
+    days = fields.Integer(
+        strict=True,
+        load_default=invites.DEFAULT_DAYS,
+        validate=validate.Range(min=invites.MIN_DAYS, max=invites.MAX_DAYS),
+        metadata={"description": "Days until the code expires (1 to 30)."},
+    )
+
+
+class WorkshopRefSchema(Schema):
+    """The workshop a code is for."""
+
+    id = fields.Integer()
+    name = fields.String()
+    registration_no = fields.String()
+
+
+class IssuedInviteSchema(Schema):
+    """A new invite code: the only time its text is shown."""
+
+    id = fields.Integer(attribute="invite.id")
+    code = fields.String(metadata={"description": "8 characters; give it to the operator."})
+    display = fields.String(metadata={"description": "The code in two groups of four."})
+    role = fields.Enum(MemberRole, by_value=True)
+    expires_at = fields.DateTime()
+    workshop = fields.Nested(WorkshopRefSchema)
+
+
+class RedeemSchema(Schema):
+    """The code the operator was given (spaces and dashes are ignored)."""
+
+    code = fields.String(
+        required=True, validate=validate.Length(min=1, max=32), metadata={"example": "K7QM 4XPA"}
+    )
+
+
+class RedemptionSchema(Schema):
+    """The workshop you now belong to, and your role in it."""
+
+    workshop = fields.Nested(WorkshopLinkSchema)
+
+
+@invites_blp.route("/workshops/<registration_no>/invites")
+class WorkshopInvites(MethodView):
+    """Invite codes of a workshop.
+
+    Not idempotent on purpose: a replay would have to keep the plaintext code.
+    """
+
+    @invites_blp.arguments(CreateInviteSchema)
+    @invites_blp.response(201, IssuedInviteSchema)
+    def post(self, args, registration_no):
+        """Issue a one-time invite code for a workshop (regulators only)."""
+        user = current_user()
+        issued = invites.create_invite(registration_no, args["role"], args["days"], by=user)
+        return issued
+
+
+@invites_blp.route("/invites/redeem")
+class RedeemInvite(MethodView):
+    """Using an invite code."""
+
+    decorators = [idempotent]
+
+    @invites_blp.arguments(RedeemSchema)
+    @invites_blp.response(200, RedemptionSchema)
+    def post(self, args):
+        """Become a workshop's owner or staff with the invite code a regulator gave you."""
+        result = invites.redeem(args["code"], by=current_user())
+        return result

@@ -1,4 +1,5 @@
-"""Workshops for the mini-program: finding one on site, and a workshop's products.
+"""The registry for the mini-program: finding a workshop on site, its products, and the
+zones with their brands (the ``directory`` and ``zones`` tags).
 
 Inspectors look a workshop up by name or registration number before sampling; operators
 pick the product when they open a batch. The rules are :mod:`backend.registry.lookup`'s.
@@ -10,7 +11,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from backend.registry import lookup
+from backend.registry import lookup, services
+from backend.registry.schemas import ZoneSchema
 from miniprogram_api.auth import current_user
 
 blp = Blueprint(
@@ -98,3 +100,26 @@ class WorkshopProducts(MethodView):
     def get(self, workshop_id):
         """List the workshop's active products (its operators, inspectors, regulators)."""
         return {"items": lookup.workshop_products(workshop_id, by=current_user())}
+
+
+zones_blp = Blueprint("zones", __name__, url_prefix="/zones", description="Zones and their brands")
+
+
+@zones_blp.route("")
+class Zones(MethodView):
+    """The processing zones."""
+
+    @zones_blp.response(200, ZoneSchema(many=True))
+    def get(self):
+        """List the processing zones with their brands."""
+        return services.list_zones()
+
+
+@zones_blp.route("/<code>")
+class ZoneByCode(MethodView):
+    """One processing zone."""
+
+    @zones_blp.response(200, ZoneSchema)
+    def get(self, code: str):
+        """Show one processing zone with its brands and workshop count."""
+        return services.get_zone(code)
