@@ -32,10 +32,11 @@ run: $(STAMP)
 	$(FLASK) seed-demo
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-## Install the test dependencies, lint, and run the whole suite (pytest, then jest)
+## Install the test dependencies, lint, check the layering, and run the whole suite (pytest, then jest)
 test: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	$(if $(SKIP_JEST),@echo "jest skipped (SKIP_JEST is set)",$(MAKE) --no-print-directory jest)
 
@@ -55,6 +56,7 @@ jest: $(NPM_STAMP)
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 migrate: $(STAMP)
 	$(FLASK) db upgrade

@@ -1,1 +1,1 @@
-"""Codes: one product, one code — issuing unit codes, labels and consumer scans."""
+"""Codes: one product, one code — issuing and voiding unit codes, their QR labels and print jobs."""
