@@ -22,6 +22,8 @@ from typing import ParamSpec, TypeVar
 
 import click
 from flask import Flask, Response, g
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from backend.core.errors import DomainError
 from backend.extensions import db
@@ -29,7 +31,8 @@ from backend.extensions import db
 P = ParamSpec("P")
 R = TypeVar("R")
 _KEEP = "yipin_keep_writes"
-_AFTER = "yipin_after_commit"
+_WAITING = "yipin_after_commit"  # in Session.info: callbacks waiting for the commit
+_WROTE = "yipin_wrote"  # in Session.info: this transaction has flushed writes
 
 
 def keep_writes() -> None:
@@ -38,19 +41,41 @@ def keep_writes() -> None:
 
 
 def after_commit(callback: Callable[[], object]) -> None:
-    """Run *callback* once this request's writes are committed (never if they are rolled
-    back): work for a Celery worker must not start before the rows it reads exist."""
-    g.setdefault(_AFTER, []).append(callback)
+    """Run *callback* once the session's writes are committed — at once when it has written
+    nothing yet, never when its writes are rolled back: work for a Celery worker must not
+    start before the rows it reads exist."""
+    session = db.session()
+    if not (session.info.get(_WROTE) or session.new or session.dirty or session.deleted):
+        callback()
+        return
+    session.info.setdefault(_WAITING, []).append(callback)
+
+
+@event.listens_for(Session, "after_flush")
+def _note_writes(session: Session, _context) -> None:
+    """Remember that this transaction wrote something."""
+    session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _run_waiting(session: Session) -> None:
+    """Run what waited for this commit."""
+    session.info.pop(_WROTE, None)
+    for callback in session.info.pop(_WAITING, []):
+        callback()
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_waiting(session: Session) -> None:
+    """What waited for a commit that did not come is dropped."""
+    session.info.pop(_WROTE, None)
+    session.info.pop(_WAITING, None)
 
 
 def finish(response: Response) -> Response:
-    """Commit the request's writes for a successful answer (or a kept one), else roll back;
-    then run what waited for the commit."""
-    waiting = g.pop(_AFTER, [])
+    """Commit the request's writes for a successful answer (or a kept one), else roll back."""
     if response.status_code < 400 or g.pop(_KEEP, False):
         db.session.commit()
-        for callback in waiting:
-            callback()
     else:
         db.session.rollback()
     return response
@@ -64,7 +89,6 @@ class Application(Flask):
         try:
             return finish(self.make_response(super().dispatch_request()))
         except BaseException:
-            g.pop(_AFTER, None)
             if g.pop(_KEEP, False):
                 db.session.commit()  # e.g. a refused non-food substance stays reported
             else:
@@ -80,12 +104,9 @@ def committing(work: Callable[P, R]) -> Callable[P, R]:
         try:
             result = work(*args, **kwargs)
         except BaseException:
-            g.pop(_AFTER, None)
             db.session.rollback()
             raise
         db.session.commit()
-        for callback in g.pop(_AFTER, []):
-            callback()
         return result
 
     return edge
