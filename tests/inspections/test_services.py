@@ -16,7 +16,11 @@ from backend.core.cache import cache
 from backend.core.errors import Conflict, Forbidden, NotFound, ValidationError
 from backend.core.time import local_today
 from backend.files.models import StoredFile
-from backend.inspections import services as service
+from backend.inspections import checklist, conduct, hazards, listing, lookup, photos, rectifications
+from backend.inspections.checklist import ItemInput
+from backend.inspections.conduct import ConcludeInput, StartInput
+from backend.inspections.hazards import HazardInput
+from backend.inspections.listing import HazardFilter, InspectionFilter
 from backend.inspections.models import (
     ChecklistItem,
     Hazard,
@@ -27,17 +31,8 @@ from backend.inspections.models import (
     ItemResult,
     Rectification,
 )
-from backend.inspections.services import (
-    ConcludeInput,
-    HazardFilter,
-    HazardInput,
-    InspectionFilter,
-    ItemInput,
-    RectificationInput,
-    ReviewInput,
-    StartInput,
-    Upload,
-)
+from backend.inspections.photos import Upload
+from backend.inspections.rectifications import RectificationInput, ReviewInput
 from backend.registry.models import WorkshopStatus
 from backend.scan.caching import batch_key
 from tests.factories import BatchFactory, InspectorFactory, RegulatorFactory, WorkshopFactory
@@ -105,7 +100,7 @@ def bad(note="加工间地面有积水，排水沟未加盖", photo=None) -> Ite
 
 
 def started(workshop, regulator, day: date | None = None) -> Inspection:
-    return service.start_inspection(
+    return conduct.start_inspection(
         StartInput(workshop_id=workshop.id, inspected_on=day or local_today()), by=regulator
     )
 
@@ -113,8 +108,8 @@ def started(workshop, regulator, day: date | None = None) -> Inspection:
 def with_hazard(workshop, regulator, day: date | None = None) -> tuple[Inspection, Hazard]:
     """An inspection in progress with a non-compliant sanitation item and its hazard."""
     inspection = started(workshop, regulator, day)
-    service.record_items(inspection.id, all_compliant(sanitation=bad()), by=regulator)
-    hazard = service.add_hazard(
+    checklist.record_items(inspection.id, all_compliant(sanitation=bad()), by=regulator)
+    hazard = hazards.add_hazard(
         inspection.id,
         HazardInput(
             item="sanitation",
@@ -129,7 +124,7 @@ def with_hazard(workshop, regulator, day: date | None = None) -> tuple[Inspectio
 def concluded(workshop, regulator, day: date | None = None) -> tuple[Inspection, Hazard]:
     """A concluded inspection (rectify) with one hazard to follow up."""
     inspection, hazard = with_hazard(workshop, regulator, day)
-    service.conclude(
+    conduct.conclude(
         inspection.id, ConcludeInput(outcome="rectify", summary="限期整改"), by=regulator
     )
     return inspection, hazard
@@ -159,13 +154,13 @@ def test_a_regulator_starts_an_inspection(db, workshop, regulator):
     ("day", "message"),
     [
         (lambda t: t + timedelta(days=1), "不能晚于今天"),
-        (lambda t: t - timedelta(days=service.MAX_BACKDATE_DAYS + 1), "不能早于"),
+        (lambda t: t - timedelta(days=conduct.MAX_BACKDATE_DAYS + 1), "不能早于"),
         (lambda t: None, "必填"),
     ],
 )
 def test_the_date_is_not_in_the_future_nor_absurdly_old(db, workshop, regulator, day, message):
     errors = refused(
-        lambda: service.start_inspection(
+        lambda: conduct.start_inspection(
             StartInput(workshop_id=workshop.id, inspected_on=day(local_today())), by=regulator
         ),
         "inspected_on",
@@ -175,14 +170,14 @@ def test_the_date_is_not_in_the_future_nor_absurdly_old(db, workshop, regulator,
 
 
 def test_the_oldest_allowed_date_is_accepted(db, workshop, regulator):
-    day = local_today() - timedelta(days=service.MAX_BACKDATE_DAYS)
+    day = local_today() - timedelta(days=conduct.MAX_BACKDATE_DAYS)
     assert started(workshop, regulator, day).inspected_on == day
 
 
 def test_a_cancelled_or_unknown_workshop_is_not_inspected(db, regulator):
     cancelled = WorkshopFactory(status=WorkshopStatus.CANCELLED)
     errors = refused(
-        lambda: service.start_inspection(
+        lambda: conduct.start_inspection(
             StartInput(workshop_id=cancelled.id, inspected_on=local_today()), by=regulator
         ),
         "workshop_id",
@@ -190,7 +185,7 @@ def test_a_cancelled_or_unknown_workshop_is_not_inspected(db, regulator):
     assert "已注销" in errors["workshop_id"][0]
     for wid in (None, -1, 999999):
         refused(
-            lambda wid=wid: service.start_inspection(
+            lambda wid=wid: conduct.start_inspection(
                 StartInput(workshop_id=wid, inspected_on=local_today()), by=regulator
             ),
             "workshop_id",
@@ -214,7 +209,7 @@ def test_the_seven_items_are_recorded_with_a_photo(db, workshop, regulator, uplo
         sanitation=bad(photo=upload(png(), "积水.png")),
         additives=ItemInput(result="not_applicable", note="不使用添加剂"),
     )
-    service.record_items(inspection.id, findings, by=regulator)
+    checklist.record_items(inspection.id, findings, by=regulator)
     rows = {row.item: row for row in inspection.items}
     assert len(rows) == 7
     assert rows[ChecklistItem.SANITATION].result is ItemResult.NON_COMPLIANT
@@ -223,16 +218,16 @@ def test_the_seven_items_are_recorded_with_a_photo(db, workshop, regulator, uplo
     assert photo.content_type == "image/png" and photo.filename == "积水.png"
     assert (uploads / photo.storage_key).read_bytes() == png()
     assert "inspection.items_recorded" in actions(db)
-    assert service.get_photo(photo.id, by=regulator) == photo
+    assert photos.get_photo(photo.id, by=regulator) == photo
 
 
 def test_recording_again_keeps_the_photo_unless_a_new_one_comes(db, workshop, regulator, uploads):
     inspection = started(workshop, regulator)
-    service.record_items(
+    checklist.record_items(
         inspection.id, all_compliant(processing=bad(photo=upload(png()))), by=regulator
     )
     first = inspection.items[2].photo_file_id
-    service.record_items(inspection.id, all_compliant(processing=bad("改了说明")), by=regulator)
+    checklist.record_items(inspection.id, all_compliant(processing=bad("改了说明")), by=regulator)
     row = next(r for r in inspection.items if r.item is ChecklistItem.PROCESSING)
     assert row.photo_file_id == first and row.note == "改了说明"
     assert count(db, InspectionItem) == 7
@@ -253,7 +248,7 @@ def test_each_item_needs_a_result_and_a_failing_one_a_note(
 ):
     inspection = started(workshop, regulator)
     errors = refused(
-        lambda: service.record_items(
+        lambda: checklist.record_items(
             inspection.id, all_compliant(sanitation=finding), by=regulator
         ),
         field,
@@ -267,14 +262,14 @@ def test_a_missing_item_is_refused(db, workshop, regulator):
     findings = all_compliant()
     del findings[ChecklistItem.AREA_SEPARATION]
     refused(
-        lambda: service.record_items(inspection.id, findings, by=regulator),
+        lambda: checklist.record_items(inspection.id, findings, by=regulator),
         "result_area_separation",
     )
 
 
 def test_multiline_notes_are_kept(db, workshop, regulator):
     inspection = started(workshop, regulator)
-    service.record_items(
+    checklist.record_items(
         inspection.id, all_compliant(sanitation=bad("第一行\r\n第二行\t说明")), by=regulator
     )
     row = next(r for r in inspection.items if r.item is ChecklistItem.SANITATION)
@@ -297,7 +292,7 @@ def test_photos_must_be_real_images(db, workshop, regulator, uploads, data, mess
         processing=ItemInput(result="compliant", photo=upload(data, "x.png")),
     )
     errors = refused(
-        lambda: service.record_items(inspection.id, findings, by=regulator), "photo_processing"
+        lambda: checklist.record_items(inspection.id, findings, by=regulator), "photo_processing"
     )
     assert message in errors["photo_processing"][0]
     db.session.rollback()
@@ -313,7 +308,7 @@ def test_an_oversized_photo_is_refused_next_to_its_field(
     monkeypatch.setitem(app.config, "UPLOAD_MAX_BYTES", len(data) - 1)
     inspection = started(workshop, regulator)
     errors = refused(
-        lambda: service.record_items(
+        lambda: checklist.record_items(
             inspection.id, all_compliant(sanitation=bad(photo=upload(data))), by=regulator
         ),
         "photo_sanitation",
@@ -327,7 +322,7 @@ def test_a_field_error_elsewhere_leaves_no_photo_behind(db, workshop, regulator,
     inspection = started(workshop, regulator)
     findings = all_compliant(sanitation=bad(photo=upload(png())), processing=ItemInput(result=None))
     refused(
-        lambda: service.record_items(inspection.id, findings, by=regulator), "result_processing"
+        lambda: checklist.record_items(inspection.id, findings, by=regulator), "result_processing"
     )
     db.session.rollback()
     assert count(db, StoredFile) == 0 and files_in(uploads / "uploads") == []
@@ -338,9 +333,9 @@ def test_only_checklist_and_rectification_photos_are_served(db, regulator, inspe
 
     other = StoredFileFactory(content_type="image/png")
     with pytest.raises(NotFound):
-        service.get_photo(other.id, by=regulator)
+        photos.get_photo(other.id, by=regulator)
     with pytest.raises(NotFound):
-        service.get_photo(999999, by=inspector)
+        photos.get_photo(999999, by=inspector)
 
 
 # --- hazards --------------------------------------------------------------------------------
@@ -350,7 +345,7 @@ def test_hazards_belong_to_non_compliant_items(db, workshop, regulator):
     inspection, hazard = with_hazard(workshop, regulator)
     assert hazard.status is HazardStatus.OPEN and hazard.workshop_id == workshop.id
     errors = refused(
-        lambda: service.add_hazard(
+        lambda: hazards.add_hazard(
             inspection.id,
             HazardInput(item="processing", description="x", deadline=local_today() + timedelta(1)),
             by=regulator,
@@ -360,7 +355,7 @@ def test_hazards_belong_to_non_compliant_items(db, workshop, regulator):
     assert "不符合" in errors["item"][0]
     for item in (None, "bogus"):
         refused(
-            lambda item=item: service.add_hazard(
+            lambda item=item: hazards.add_hazard(
                 inspection.id,
                 HazardInput(item=item, description="x", deadline=local_today() + timedelta(1)),
                 by=regulator,
@@ -375,7 +370,7 @@ def test_hazards_belong_to_non_compliant_items(db, workshop, regulator):
     [
         (0, "晚于检查日期"),
         (-3, "晚于检查日期"),
-        (service.MAX_DEADLINE_DAYS + 1, "最长"),
+        (hazards.MAX_DEADLINE_DAYS + 1, "最长"),
         (None, "必填"),
     ],
 )
@@ -383,10 +378,10 @@ def test_the_deadline_is_after_the_inspection_and_within_range(
     db, workshop, regulator, offset, message
 ):
     inspection = started(workshop, regulator)
-    service.record_items(inspection.id, all_compliant(sanitation=bad()), by=regulator)
+    checklist.record_items(inspection.id, all_compliant(sanitation=bad()), by=regulator)
     deadline = None if offset is None else inspection.inspected_on + timedelta(days=offset)
     errors = refused(
-        lambda: service.add_hazard(
+        lambda: hazards.add_hazard(
             inspection.id,
             HazardInput(item="sanitation", description="排水沟加盖", deadline=deadline),
             by=regulator,
@@ -399,9 +394,9 @@ def test_the_deadline_is_after_the_inspection_and_within_range(
 
 def test_a_hazard_needs_a_description(db, workshop, regulator):
     inspection = started(workshop, regulator)
-    service.record_items(inspection.id, all_compliant(sanitation=bad()), by=regulator)
+    checklist.record_items(inspection.id, all_compliant(sanitation=bad()), by=regulator)
     refused(
-        lambda: service.add_hazard(
+        lambda: hazards.add_hazard(
             inspection.id,
             HazardInput(item="sanitation", description=" ", deadline=local_today() + timedelta(9)),
             by=regulator,
@@ -415,13 +410,13 @@ def test_an_item_with_a_hazard_stays_non_compliant_until_the_hazard_is_removed(
 ):
     inspection, hazard = with_hazard(workshop, regulator)
     errors = refused(
-        lambda: service.record_items(inspection.id, all_compliant(), by=regulator),
+        lambda: checklist.record_items(inspection.id, all_compliant(), by=regulator),
         "result_sanitation",
     )
     assert "隐患" in errors["result_sanitation"][0]
-    service.remove_hazard(hazard.id, by=regulator)
+    hazards.remove_hazard(hazard.id, by=regulator)
     assert count(db, Hazard) == 0 and "hazard.removed" in actions(db)
-    service.record_items(inspection.id, all_compliant(), by=regulator)
+    checklist.record_items(inspection.id, all_compliant(), by=regulator)
 
 
 # --- the conclusion -------------------------------------------------------------------------
@@ -430,7 +425,7 @@ def test_an_item_with_a_hazard_stays_non_compliant_until_the_hazard_is_removed(
 def test_every_item_is_recorded_before_the_conclusion(db, workshop, regulator):
     inspection = started(workshop, regulator)
     errors = refused(
-        lambda: service.conclude(
+        lambda: conduct.conclude(
             inspection.id, ConcludeInput(outcome="satisfactory"), by=regulator
         ),
         "outcome",
@@ -440,8 +435,8 @@ def test_every_item_is_recorded_before_the_conclusion(db, workshop, regulator):
 
 def test_a_clean_inspection_is_satisfactory(db, workshop, regulator):
     inspection = started(workshop, regulator)
-    service.record_items(inspection.id, all_compliant(), by=regulator)
-    service.conclude(inspection.id, ConcludeInput(outcome="satisfactory"), by=regulator)
+    checklist.record_items(inspection.id, all_compliant(), by=regulator)
+    conduct.conclude(inspection.id, ConcludeInput(outcome="satisfactory"), by=regulator)
     assert inspection.outcome is InspectionOutcome.SATISFACTORY
     assert inspection.summary == "现场检查未发现问题。"
     assert workshop.layout_separated is True and workshop.layout_checked_on == local_today()
@@ -451,7 +446,7 @@ def test_a_clean_inspection_is_satisfactory(db, workshop, regulator):
 def test_satisfactory_is_impossible_with_a_hazard(db, workshop, regulator):
     inspection, _ = with_hazard(workshop, regulator)
     errors = refused(
-        lambda: service.conclude(
+        lambda: conduct.conclude(
             inspection.id, ConcludeInput(outcome="satisfactory"), by=regulator
         ),
         "outcome",
@@ -462,9 +457,9 @@ def test_satisfactory_is_impossible_with_a_hazard(db, workshop, regulator):
 
 def test_satisfactory_is_impossible_with_a_non_compliant_item(db, workshop, regulator):
     inspection = started(workshop, regulator)
-    service.record_items(inspection.id, all_compliant(additives=bad("未专柜存放")), by=regulator)
+    checklist.record_items(inspection.id, all_compliant(additives=bad("未专柜存放")), by=regulator)
     errors = refused(
-        lambda: service.conclude(
+        lambda: conduct.conclude(
             inspection.id, ConcludeInput(outcome="satisfactory"), by=regulator
         ),
         "outcome",
@@ -474,25 +469,25 @@ def test_satisfactory_is_impossible_with_a_non_compliant_item(db, workshop, regu
 
 def test_rectify_needs_a_hazard_for_every_non_compliant_item(db, workshop, regulator):
     inspection = started(workshop, regulator)
-    service.record_items(
+    checklist.record_items(
         inspection.id,
         all_compliant(sanitation=bad(), packaging_labeling=bad("标签无登记证编号")),
         by=regulator,
     )
     errors = refused(
-        lambda: service.conclude(
+        lambda: conduct.conclude(
             inspection.id, ConcludeInput(outcome="rectify", summary="限期整改"), by=regulator
         ),
         "outcome",
     )
     assert "至少登记一项隐患" in errors["outcome"][0]
-    service.add_hazard(
+    hazards.add_hazard(
         inspection.id,
         HazardInput(item="sanitation", description="加盖", deadline=local_today() + timedelta(7)),
         by=regulator,
     )
     errors = refused(
-        lambda: service.conclude(
+        lambda: conduct.conclude(
             inspection.id, ConcludeInput(outcome="rectify", summary="限期整改"), by=regulator
         ),
         "outcome",
@@ -502,9 +497,9 @@ def test_rectify_needs_a_hazard_for_every_non_compliant_item(db, workshop, regul
 
 def test_unsatisfactory_needs_a_non_compliant_item_and_a_summary(db, workshop, regulator):
     inspection = started(workshop, regulator)
-    service.record_items(inspection.id, all_compliant(), by=regulator)
+    checklist.record_items(inspection.id, all_compliant(), by=regulator)
     errors = refused(
-        lambda: service.conclude(
+        lambda: conduct.conclude(
             inspection.id, ConcludeInput(outcome="unsatisfactory"), by=regulator
         ),
         "outcome",
@@ -516,9 +511,9 @@ def test_unsatisfactory_needs_a_non_compliant_item_and_a_summary(db, workshop, r
 @pytest.mark.parametrize("outcome", [None, "", "great"])
 def test_the_outcome_is_one_of_three(db, workshop, regulator, outcome):
     inspection = started(workshop, regulator)
-    service.record_items(inspection.id, all_compliant(), by=regulator)
+    checklist.record_items(inspection.id, all_compliant(), by=regulator)
     refused(
-        lambda: service.conclude(inspection.id, ConcludeInput(outcome=outcome), by=regulator),
+        lambda: conduct.conclude(inspection.id, ConcludeInput(outcome=outcome), by=regulator),
         "outcome",
     )
 
@@ -529,16 +524,18 @@ def test_a_concluded_inspection_is_read_only_evidence(db, workshop, regulator):
     assert workshop.layout_separated is True
     before = actions(db)
     for call in (
-        lambda: service.record_items(inspection.id, all_compliant(sanitation=bad()), by=regulator),
-        lambda: service.add_hazard(
+        lambda: checklist.record_items(
+            inspection.id, all_compliant(sanitation=bad()), by=regulator
+        ),
+        lambda: hazards.add_hazard(
             inspection.id,
             HazardInput(
                 item="sanitation", description="再加", deadline=local_today() + timedelta(5)
             ),
             by=regulator,
         ),
-        lambda: service.remove_hazard(hazard.id, by=regulator),
-        lambda: service.conclude(inspection.id, ConcludeInput(outcome="rectify"), by=regulator),
+        lambda: hazards.remove_hazard(hazard.id, by=regulator),
+        lambda: conduct.conclude(inspection.id, ConcludeInput(outcome="rectify"), by=regulator),
     ):
         with pytest.raises(Conflict):
             call()
@@ -549,24 +546,24 @@ def test_concluding_forgets_the_workshops_cached_scan_views(db, app, workshop, r
     batch = BatchFactory(product__workshop=workshop, workshop=workshop)
     cache().set(batch_key(batch.id), "{}", 60)
     inspection = started(workshop, regulator)
-    service.record_items(inspection.id, all_compliant(), by=regulator)
-    service.conclude(inspection.id, ConcludeInput(outcome="satisfactory"), by=regulator)
+    checklist.record_items(inspection.id, all_compliant(), by=regulator)
+    conduct.conclude(inspection.id, ConcludeInput(outcome="satisfactory"), by=regulator)
     assert cache().get(batch_key(batch.id)) is None
 
 
 def test_a_non_compliant_separation_is_noted_on_the_workshop(db, workshop, regulator):
     inspection = started(workshop, regulator)
-    service.record_items(
+    checklist.record_items(
         inspection.id, all_compliant(area_separation=bad("成品区与生活区未隔离")), by=regulator
     )
-    service.add_hazard(
+    hazards.add_hazard(
         inspection.id,
         HazardInput(
             item="area_separation", description="隔离", deadline=local_today() + timedelta(30)
         ),
         by=regulator,
     )
-    service.conclude(
+    conduct.conclude(
         inspection.id, ConcludeInput(outcome="unsatisfactory", summary="不符合"), by=regulator
     )
     assert workshop.layout_separated is False
@@ -577,27 +574,27 @@ def test_a_non_compliant_separation_is_noted_on_the_workshop(db, workshop, regul
 
 def test_the_whole_follow_up(db, workshop, regulator, uploads):
     inspection, hazard = concluded(workshop, regulator)
-    first = service.submit_rectification(
+    first = rectifications.submit_rectification(
         hazard.id,
         RectificationInput(description="已加盖排水沟", photo=upload(png(), "after.png")),
         by=regulator,
     )
     assert hazard.status is HazardStatus.RECTIFYING
     assert first.submitted_by_id == regulator.id and first.photo_file_id is not None
-    assert service.get_photo(first.photo_file_id, by=regulator).content_type == "image/png"
-    service.review_rectification(
+    assert photos.get_photo(first.photo_file_id, by=regulator).content_type == "image/png"
+    rectifications.review_rectification(
         first.id, ReviewInput(decision="reject", note="地面仍有积水"), by=regulator
     )
     assert first.accepted is False and hazard.status is HazardStatus.OPEN
-    second = service.submit_rectification(
+    second = rectifications.submit_rectification(
         hazard.id, RectificationInput(description="增设地漏，地面已干燥"), by=regulator
     )
     with pytest.raises(ValidationError):
-        service.close_hazard(hazard.id, by=regulator)
-    service.review_rectification(second.id, ReviewInput(decision="accept"), by=regulator)
+        rectifications.close_hazard(hazard.id, by=regulator)
+    rectifications.review_rectification(second.id, ReviewInput(decision="accept"), by=regulator)
     assert second.accepted is True and second.reviewed_by_id == regulator.id
     assert hazard.status is HazardStatus.RECTIFYING
-    service.close_hazard(hazard.id, by=regulator)
+    rectifications.close_hazard(hazard.id, by=regulator)
     assert hazard.status is HazardStatus.CLOSED and hazard.closed_by_id == regulator.id
     assert hazard.closed_at is not None
     assert actions(db)[-5:] == [
@@ -608,7 +605,7 @@ def test_the_whole_follow_up(db, workshop, regulator, uploads):
         "hazard.closed",
     ]
     with pytest.raises(Conflict):
-        service.submit_rectification(
+        rectifications.submit_rectification(
             hazard.id, RectificationInput(description="再交"), by=regulator
         )
 
@@ -616,35 +613,41 @@ def test_the_whole_follow_up(db, workshop, regulator, uploads):
 def test_no_rectification_before_the_conclusion(db, workshop, regulator):
     _, hazard = with_hazard(workshop, regulator)
     with pytest.raises(Conflict):
-        service.submit_rectification(hazard.id, RectificationInput(description="x"), by=regulator)
+        rectifications.submit_rectification(
+            hazard.id, RectificationInput(description="x"), by=regulator
+        )
 
 
 def test_one_rectification_awaits_review_at_a_time(db, workshop, regulator):
     _, hazard = concluded(workshop, regulator)
-    first = service.submit_rectification(
+    first = rectifications.submit_rectification(
         hazard.id, RectificationInput(description="a"), by=regulator
     )
     with pytest.raises(Conflict):
-        service.submit_rectification(hazard.id, RectificationInput(description="b"), by=regulator)
-    service.review_rectification(first.id, ReviewInput(decision="accept"), by=regulator)
+        rectifications.submit_rectification(
+            hazard.id, RectificationInput(description="b"), by=regulator
+        )
+    rectifications.review_rectification(first.id, ReviewInput(decision="accept"), by=regulator)
     with pytest.raises(Conflict):
-        service.review_rectification(
+        rectifications.review_rectification(
             first.id, ReviewInput(decision="reject", note="x"), by=regulator
         )
     with pytest.raises(Conflict):  # accepted: the next step is closing
-        service.submit_rectification(hazard.id, RectificationInput(description="c"), by=regulator)
+        rectifications.submit_rectification(
+            hazard.id, RectificationInput(description="c"), by=regulator
+        )
 
 
 def test_a_rectification_needs_a_description_and_only_an_image(db, workshop, regulator, uploads):
     _, hazard = concluded(workshop, regulator)
     refused(
-        lambda: service.submit_rectification(
+        lambda: rectifications.submit_rectification(
             hazard.id, RectificationInput(description=""), by=regulator
         ),
         "description",
     )
     errors = refused(
-        lambda: service.submit_rectification(
+        lambda: rectifications.submit_rectification(
             hazard.id,
             RectificationInput(description="ok", photo=upload(PDF, "r.pdf")),
             by=regulator,
@@ -659,10 +662,16 @@ def test_a_rectification_needs_a_description_and_only_an_image(db, workshop, reg
 
 def test_a_review_needs_a_decision_and_a_sent_back_one_a_reason(db, workshop, regulator):
     _, hazard = concluded(workshop, regulator)
-    r = service.submit_rectification(hazard.id, RectificationInput(description="ok"), by=regulator)
-    refused(lambda: service.review_rectification(r.id, ReviewInput(), by=regulator), "decision")
+    r = rectifications.submit_rectification(
+        hazard.id, RectificationInput(description="ok"), by=regulator
+    )
+    refused(
+        lambda: rectifications.review_rectification(r.id, ReviewInput(), by=regulator), "decision"
+    )
     errors = refused(
-        lambda: service.review_rectification(r.id, ReviewInput(decision="reject"), by=regulator),
+        lambda: rectifications.review_rectification(
+            r.id, ReviewInput(decision="reject"), by=regulator
+        ),
         "note",
     )
     assert "原因" in errors["note"][0]
@@ -671,13 +680,15 @@ def test_a_review_needs_a_decision_and_a_sent_back_one_a_reason(db, workshop, re
 
 def test_unknown_ids_are_not_found(db, regulator):
     with pytest.raises(NotFound):
-        service.get_inspection(999999, by=regulator)
+        lookup.get_inspection(999999, by=regulator)
     with pytest.raises(NotFound):
-        service.submit_rectification(999999, RectificationInput(description="x"), by=regulator)
+        rectifications.submit_rectification(
+            999999, RectificationInput(description="x"), by=regulator
+        )
     with pytest.raises(NotFound):
-        service.review_rectification(999999, ReviewInput(decision="accept"), by=regulator)
+        rectifications.review_rectification(999999, ReviewInput(decision="accept"), by=regulator)
     with pytest.raises(NotFound):
-        service.close_hazard(999999, by=regulator)
+        rectifications.close_hazard(999999, by=regulator)
 
 
 def test_a_seeded_rectifying_hazard_without_a_rectification_can_be_followed_up(
@@ -686,8 +697,10 @@ def test_a_seeded_rectifying_hazard_without_a_rectification_can_be_followed_up(
     _, hazard = concluded(workshop, regulator)
     hazard.status = HazardStatus.RECTIFYING  # as the demo seed writes some
     db.session.flush()
-    assert service.next_steps(hazard) == {"rectify": True, "review": False, "close": False}
-    service.submit_rectification(hazard.id, RectificationInput(description="ok"), by=regulator)
+    assert hazard.next_steps() == {"rectify": True, "review": False, "close": False}
+    rectifications.submit_rectification(
+        hazard.id, RectificationInput(description="ok"), by=regulator
+    )
 
 
 # --- overdue, lists, export -----------------------------------------------------------------
@@ -696,11 +709,12 @@ def test_a_seeded_rectifying_hazard_without_a_rectification_can_be_followed_up(
 def test_overdue_is_not_closed_and_past_the_deadline(db, workshop, regulator):
     day = local_today() - timedelta(days=30)
     _, hazard = concluded(workshop, regulator, day)  # deadline: 15 days after the visit
-    assert service.is_overdue(hazard) and service.overdue_days(hazard) == 15
-    assert not service.is_overdue(hazard, hazard.deadline)
-    assert service.overdue_count(by=regulator) == 1
+    today = local_today()
+    assert hazard.is_overdue(today) and hazard.overdue_days(today) == 15
+    assert not hazard.is_overdue(hazard.deadline)
+    assert listing.overdue_count(by=regulator) == 1
     hazard.status = HazardStatus.CLOSED
-    assert not service.is_overdue(hazard) and service.overdue_days(hazard) == 0
+    assert not hazard.is_overdue(today) and hazard.overdue_days(today) == 0
 
 
 def test_tracking_lists_overdue_hazards_first(db, regulator):
@@ -708,12 +722,12 @@ def test_tracking_lists_overdue_hazards_first(db, regulator):
     _, later = concluded(WorkshopFactory(name="晚"), regulator)  # deadline in 15 days
     _, late = concluded(WorkshopFactory(name="逾期"), regulator, today - timedelta(days=20))
     _, latest = concluded(WorkshopFactory(name="更久逾期"), regulator, today - timedelta(days=40))
-    page = service.tracked_hazards(HazardFilter(), by=regulator)
+    page = listing.tracked_hazards(HazardFilter(), by=regulator)
     assert [h.id for h in page.items] == [latest.id, late.id, later.id]
-    only = service.tracked_hazards(HazardFilter(overdue="1"), by=regulator)
+    only = listing.tracked_hazards(HazardFilter(overdue="1"), by=regulator)
     assert [h.id for h in only.items] == [latest.id, late.id]
-    assert service.tracked_hazards(HazardFilter(status="closed"), by=regulator).total == 0
-    assert service.tracked_hazards(HazardFilter(status="bogus"), by=regulator).total == 0
+    assert listing.tracked_hazards(HazardFilter(status="closed"), by=regulator).total == 0
+    assert listing.tracked_hazards(HazardFilter(status="bogus"), by=regulator).total == 0
 
 
 def test_the_list_filters_and_counts(db, regulator):
@@ -722,12 +736,12 @@ def test_the_list_filters_and_counts(db, regulator):
     b = WorkshopFactory(name="乙作坊", township="枋洋镇")
     late, _ = concluded(a, regulator, today - timedelta(days=20))
     clean = started(b, regulator)
-    service.record_items(clean.id, all_compliant(), by=regulator)
+    checklist.record_items(clean.id, all_compliant(), by=regulator)
 
     def ids(**filters):
         return [
             r.inspection.id
-            for r in service.all_inspections(InspectionFilter(**filters), by=regulator)
+            for r in listing.all_inspections(InspectionFilter(**filters), by=regulator)
         ]
 
     assert ids() == [clean.id, late.id]
@@ -741,21 +755,21 @@ def test_the_list_filters_and_counts(db, regulator):
     assert ids(workshop="x") == []
     assert ids(year="1999") == [] and ids(year="abcd") == []
     assert set(ids(year=str(today.year))) <= {clean.id, late.id}
-    row = service.all_inspections(InspectionFilter(overdue="1"), by=regulator)[0]
+    row = listing.all_inspections(InspectionFilter(overdue="1"), by=regulator)[0]
     assert row.inspector == "陈监管"
     assert row.non_compliant == [ChecklistItem.SANITATION]
     assert (row.hazards_total, row.hazards_open, row.hazards_overdue) == (1, 1, 1)
-    page = service.search_inspections(InspectionFilter(), by=regulator, page=99, per_page=1)
+    page = listing.search_inspections(InspectionFilter(), by=regulator, page=99, per_page=1)
     assert page.page == 2 and page.pages == 2 and len(page.items) == 1
 
 
 def test_the_export_neutralises_formulas_and_is_audited(db, workshop, regulator):
     inspection = started(workshop, regulator)
-    service.record_items(inspection.id, all_compliant(), by=regulator)
-    service.conclude(
+    checklist.record_items(inspection.id, all_compliant(), by=regulator)
+    conduct.conclude(
         inspection.id, ConcludeInput(outcome="satisfactory", summary=INJECTION), by=regulator
     )
-    data, filename = service.export_inspections(InspectionFilter(), "csv", by=regulator)
+    data, filename = listing.export_inspections(InspectionFilter(), "csv", by=regulator)
     assert filename.startswith("inspections-") and filename.endswith(".csv")
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert rows[0][:3] == ["检查日期", "作坊名称", "登记证编号"]
@@ -769,23 +783,23 @@ def test_the_export_neutralises_formulas_and_is_audited(db, workshop, regulator)
 
 def test_inspectors_may_read_but_change_nothing(db, workshop, regulator, inspector):
     inspection, hazard = concluded(workshop, regulator)
-    rectification = service.submit_rectification(
+    rectification = rectifications.submit_rectification(
         hazard.id, RectificationInput(description="ok"), by=regulator
     )
-    assert service.get_inspection(inspection.id, by=inspector) == inspection
-    assert service.search_inspections(InspectionFilter(), by=inspector).total == 1
+    assert lookup.get_inspection(inspection.id, by=inspector) == inspection
+    assert listing.search_inspections(InspectionFilter(), by=inspector).total == 1
     before = actions(db)
     for call in (
-        lambda: service.start_inspection(
+        lambda: conduct.start_inspection(
             StartInput(workshop_id=WorkshopFactory().id, inspected_on=local_today()), by=inspector
         ),
-        lambda: service.record_items(inspection.id, all_compliant(), by=inspector),
-        lambda: service.add_hazard(inspection.id, HazardInput(), by=inspector),
-        lambda: service.remove_hazard(hazard.id, by=inspector),
-        lambda: service.conclude(inspection.id, ConcludeInput(), by=inspector),
-        lambda: service.submit_rectification(hazard.id, RectificationInput(), by=inspector),
-        lambda: service.review_rectification(rectification.id, ReviewInput(), by=inspector),
-        lambda: service.close_hazard(hazard.id, by=inspector),
+        lambda: checklist.record_items(inspection.id, all_compliant(), by=inspector),
+        lambda: hazards.add_hazard(inspection.id, HazardInput(), by=inspector),
+        lambda: hazards.remove_hazard(hazard.id, by=inspector),
+        lambda: conduct.conclude(inspection.id, ConcludeInput(), by=inspector),
+        lambda: rectifications.submit_rectification(hazard.id, RectificationInput(), by=inspector),
+        lambda: rectifications.review_rectification(rectification.id, ReviewInput(), by=inspector),
+        lambda: rectifications.close_hazard(hazard.id, by=inspector),
     ):
         with pytest.raises(Forbidden):
             call()
@@ -796,4 +810,4 @@ def test_operators_may_not_even_read(db, workshop):
     from tests.factories import UserFactory
 
     with pytest.raises(Forbidden):
-        service.search_inspections(InspectionFilter(), by=UserFactory())
+        listing.search_inspections(InspectionFilter(), by=UserFactory())
