@@ -12,9 +12,11 @@ from backend.audit.models import AuditLog
 from backend.core.errors import Forbidden, NotFound, ValidationError
 from backend.core.time import local_today
 from backend.registry.models import Staff, WorkshopStatus
-from backend.training import services as training
+from backend.training import attendance, listing, sessions
+from backend.training.attendance import AttendanceInput
+from backend.training.history import staff_history, workshop_history
 from backend.training.models import Training, TrainingAttendance
-from backend.training.services import AttendanceInput, TrainingInput
+from backend.training.sessions import TrainingInput
 from tests.factories import WorkshopFactory
 from tests.support.console import console_user
 
@@ -64,7 +66,7 @@ def session_input(**overrides) -> TrainingInput:
 
 def held(db, people, days_ago=10, **overrides) -> Training:
     """A recorded session."""
-    return training.create_training(
+    return sessions.create_training(
         session_input(held_on=local_today() - timedelta(days=days_ago), **overrides),
         by=people["regulator"],
     )
@@ -74,7 +76,7 @@ def held(db, people, days_ago=10, **overrides) -> Training:
 
 
 def test_a_regulator_records_a_session_with_topics(db, people):
-    session = training.create_training(
+    session = sessions.create_training(
         session_input(other_topics="明厨亮灶，清洗消毒、台账记录"), by=people["regulator"]
     )
     assert session.topics == "食品安全法律法规、台账记录、明厨亮灶、清洗消毒"
@@ -84,8 +86,8 @@ def test_a_regulator_records_a_session_with_topics(db, people):
 
 
 def test_hours_may_be_typed_in_full_width_digits_or_given_as_a_number(db, people):
-    assert training.create_training(session_input(hours="３"), by=people["regulator"]).hours == 3
-    assert training.create_training(session_input(hours=24), by=people["regulator"]).hours == 24
+    assert sessions.create_training(session_input(hours="３"), by=people["regulator"]).hours == 3
+    assert sessions.create_training(session_input(hours=24), by=people["regulator"]).hours == 24
 
 
 @pytest.mark.parametrize(
@@ -113,7 +115,7 @@ def test_hours_may_be_typed_in_full_width_digits_or_given_as_a_number(db, people
 def test_bad_sessions_are_refused_and_nothing_is_written(db, people, overrides, field, message):
     before = count(db, Training), count(db, AuditLog)
     with pytest.raises(ValidationError) as caught:
-        training.create_training(session_input(**overrides), by=people["regulator"])
+        sessions.create_training(session_input(**overrides), by=people["regulator"])
     assert field in caught.value.errors
     assert any(message in text for text in caught.value.errors[field])
     assert (count(db, Training), count(db, AuditLog)) == before
@@ -121,7 +123,7 @@ def test_bad_sessions_are_refused_and_nothing_is_written(db, people, overrides, 
 
 def test_editing_a_session_is_audited(db, people):
     session = held(db, people)
-    training.update_training(
+    sessions.update_training(
         session.id, session_input(title="台账记录专题培训", hours="3"), by=people["regulator"]
     )
     assert (session.title, session.hours) == ("台账记录专题培训", 3)
@@ -132,7 +134,7 @@ def test_editing_a_session_is_audited(db, people):
 
 def test_an_unknown_session_is_not_found(db, people):
     with pytest.raises(NotFound):
-        training.get_training(999999, by=people["inspector"])
+        sessions.get_training(999999, by=people["inspector"])
 
 
 # --- attendance ------------------------------------------------------------------------------
@@ -141,10 +143,10 @@ def test_an_unknown_session_is_not_found(db, people):
 def test_attendance_is_ticked_per_workshop_and_replaced_by_later_ticks(db, people):
     session = held(db, people)
     lin, zheng = people["lin"], people["zheng"]
-    sheet = training.attendance_sheet(session.id, people["first"].id, by=people["regulator"])
+    sheet = attendance.attendance_sheet(session.id, people["first"].id, by=people["regulator"])
     # the active staff are offered; the one who left is not
     assert [line.staff.name for line in sheet.lines] == ["林德福", "郑国平"]
-    training.record_attendance(
+    attendance.record_attendance(
         session.id,
         AttendanceInput(people["first"].id, attended=[lin.id, zheng.id], passed=[lin.id]),
         by=people["regulator"],
@@ -156,7 +158,7 @@ def test_attendance_is_ticked_per_workshop_and_replaced_by_later_ticks(db, peopl
     assert rows[zheng.id].attended and rows[zheng.id].passed is False
     assert {r.workshop_id for r in rows.values()} == {people["first"].id}
     # Zheng was not there after all: kept as absent, not deleted
-    training.record_attendance(
+    attendance.record_attendance(
         session.id,
         AttendanceInput(people["first"].id, attended=[lin.id], passed=[lin.id]),
         by=people["regulator"],
@@ -184,7 +186,7 @@ def test_staff_who_left_keep_their_record(db, people):
         )
     )
     db.session.flush()
-    training.record_attendance(
+    attendance.record_attendance(
         session.id,
         AttendanceInput(people["first"].id, attended=[people["lin"].id]),
         by=people["regulator"],
@@ -193,7 +195,7 @@ def test_staff_who_left_keep_their_record(db, people):
         select(TrainingAttendance).where(TrainingAttendance.staff_id == gone.id)
     )
     assert row.attended is True and row.passed is True
-    sheet = training.attendance_sheet(session.id, people["first"].id, by=people["inspector"])
+    sheet = attendance.attendance_sheet(session.id, people["first"].id, by=people["inspector"])
     assert "已离岗者" in [line.staff.name for line in sheet.lines]
 
 
@@ -233,7 +235,7 @@ def test_bad_attendance_is_refused_and_nothing_is_written(db, people, case, fiel
     }
     before = count(db, TrainingAttendance), count(db, AuditLog)
     with pytest.raises(ValidationError) as caught:
-        training.record_attendance(session.id, inputs[case], by=people["regulator"])
+        attendance.record_attendance(session.id, inputs[case], by=people["regulator"])
     assert any(message in text for text in caught.value.errors[field]), caught.value.errors
     assert (count(db, TrainingAttendance), count(db, AuditLog)) == before
 
@@ -242,7 +244,7 @@ def test_bad_attendance_is_refused_and_nothing_is_written(db, people, case, fiel
 
 
 def record(session, workshop, attended, passed=(), *, by):
-    training.record_attendance(
+    attendance.record_attendance(
         session.id,
         AttendanceInput(
             workshop.id, attended=[p.id for p in attended], passed=[p.id for p in passed]
@@ -254,37 +256,37 @@ def record(session, workshop, attended, passed=(), *, by):
 def test_list_and_year_figures_are_counted(db, people):
     year = local_today().year - 1  # a whole year in the past, whatever today is
     reg = people["regulator"]
-    first = training.create_training(session_input(held_on=date(year, 1, 2)), by=reg)
-    second = training.create_training(
+    first = sessions.create_training(session_input(held_on=date(year, 1, 2)), by=reg)
+    second = sessions.create_training(
         session_input(title="添加剂专题", held_on=date(year, 1, 3), hours="3"), by=reg
     )
-    older = training.create_training(
+    older = sessions.create_training(
         session_input(title="前年的培训", held_on=date(year - 1, 6, 1)), by=reg
     )
     record(first, people["first"], [people["lin"], people["zheng"]], [people["lin"]], by=reg)
     record(first, people["second"], [people["yang"]], [people["yang"]], by=reg)
     record(second, people["first"], [people["lin"]], by=reg)
     record(older, people["first"], [people["zheng"]], by=reg)
-    rows = training.list_trainings(by=people["inspector"], year=year)
+    rows = listing.list_trainings(by=people["inspector"], year=year)
     assert [r.training.title for r in rows] == ["添加剂专题", "食品小作坊主体责任培训"]
     figures = {r.training.id: (r.attendees, r.passed, r.workshops) for r in rows}
     assert figures[first.id] == (3, 2, 2)
     assert figures[second.id] == (1, 0, 1)
-    assert len(training.list_trainings(by=people["inspector"])) == 3
-    assert training.years(by=people["inspector"]) == [year + 1, year, year - 1]
-    summary = training.year_summary(year, by=people["inspector"])
+    assert len(listing.list_trainings(by=people["inspector"])) == 3
+    assert listing.years(by=people["inspector"]) == [year + 1, year, year - 1]
+    summary = listing.year_summary(year, by=people["inspector"])
     assert (summary.sessions, summary.attendances, summary.people) == (2, 4, 3)
     assert summary.person_hours == 2 * 3 + 3
     assert (summary.workshops_covered, summary.open_workshops) == (2, 2)
     assert summary.coverage == 100
     # an absent row neither counts as an attendee nor covers its workshop
     record(second, people["first"], [people["zheng"]], by=reg)  # Lin now absent
-    again = {r.training.id: r for r in training.list_trainings(by=reg, year=year)}
+    again = {r.training.id: r for r in listing.list_trainings(by=reg, year=year)}
     assert (again[second.id].attendees, again[second.id].workshops) == (1, 1)
     record(second, people["first"], [], by=reg)  # nobody was there after all
-    again = {r.training.id: r for r in training.list_trainings(by=reg, year=year)}
+    again = {r.training.id: r for r in listing.list_trainings(by=reg, year=year)}
     assert (again[second.id].attendees, again[second.id].workshops) == (0, 0)
-    empty = training.year_summary(year - 5, by=reg)
+    empty = listing.year_summary(year - 5, by=reg)
     assert (empty.sessions, empty.attendances, empty.workshops_covered) == (0, 0, 0)
 
 
@@ -295,20 +297,20 @@ def test_a_workshops_history_and_a_persons_trainings(db, people):
     record(older, people["first"], [people["lin"], people["zheng"]], [people["lin"]], by=reg)
     record(newer, people["first"], [people["lin"]], [people["lin"]], by=reg)
     record(newer, people["first"], [people["zheng"]], by=reg)  # Lin absent after all
-    history = training.workshop_history(people["first"].id, by=people["inspector"])
+    history = workshop_history(people["first"].id, by=people["inspector"])
     assert [(s.training.title, s.attended, s.passed, s.absent) for s in history.sessions] == [
         ("新培训", 1, 0, 1),
         ("旧培训", 2, 1, 0),
     ]
     figures = {p.staff.name: (p.sessions, p.hours) for p in history.people}
     assert figures == {"林德福": (1, 4), "郑国平": (2, 6)}
-    lin = training.staff_history(people["lin"].id, by=people["inspector"])
+    lin = staff_history(people["lin"].id, by=people["inspector"])
     assert (lin.sessions, lin.hours) == (1, 4)
     assert [(t.title, a.attended) for t, a in lin.lines] == [("新培训", False), ("旧培训", True)]
     with pytest.raises(NotFound):
-        training.staff_history(999999, by=people["inspector"])
+        staff_history(999999, by=people["inspector"])
     with pytest.raises(NotFound):
-        training.workshop_history(999999, by=people["inspector"])
+        workshop_history(999999, by=people["inspector"])
 
 
 # --- who may do what -------------------------------------------------------------------------
@@ -318,20 +320,20 @@ def test_inspectors_read_but_only_regulators_write(db, people):
     session = held(db, people)
     for user in (people["inspector"], people["operator"], None):
         with pytest.raises(Forbidden):
-            training.create_training(session_input(), by=user)
+            sessions.create_training(session_input(), by=user)
         with pytest.raises(Forbidden):
-            training.update_training(session.id, session_input(title="改"), by=user)
+            sessions.update_training(session.id, session_input(title="改"), by=user)
         with pytest.raises(Forbidden):
-            training.record_attendance(
+            attendance.record_attendance(
                 session.id,
                 AttendanceInput(people["first"].id, attended=[people["lin"].id]),
                 by=user,
             )
     assert session.title == "食品小作坊主体责任培训"
     assert count(db, TrainingAttendance) == 0
-    assert training.list_trainings(by=people["inspector"])
+    assert listing.list_trainings(by=people["inspector"])
     for reader in (people["operator"], None):
         with pytest.raises(Forbidden):
-            training.list_trainings(by=reader)
+            listing.list_trainings(by=reader)
         with pytest.raises(Forbidden):
-            training.workshop_history(people["first"].id, by=reader)
+            workshop_history(people["first"].id, by=reader)
