@@ -113,20 +113,6 @@ REGULATORS_ONLY = N_("只有监管人员可以指派和办结投诉。")
 STAFF_ONLY = N_("只有监管和检验人员可以查看投诉。")
 
 
-def may_respond(complaint: Complaint, user: User | None) -> bool:
-    """Whether *user* may answer *complaint*: a regulator, or the inspector it is assigned to."""
-    if user is None or user.role not in CONSOLE_ROLES:
-        return False
-    return user.role is Role.REGULATOR or complaint.assigned_to_id == user.id
-
-
-def may_see_phone(complaint: Complaint, user: User | None) -> bool:
-    """Whether *user* sees the contact's full phone number: regulators and the assignee."""
-    if user is None:
-        return False
-    return user.role is Role.REGULATOR or complaint.assigned_to_id == user.id
-
-
 def mask_phone(phone: str) -> str:
     """*phone* with its middle digits hidden: 138****5678."""
     phone = (phone or "").strip()
@@ -365,7 +351,7 @@ def complaint_detail(complaint_id: int, *, by: User) -> ComplaintDetail:
     workshop = db.session.get(Workshop, complaint.workshop_id) if complaint.workshop_id else None
     assignee = db.session.get(User, complaint.assigned_to_id) if complaint.assigned_to_id else None
     handler = db.session.get(User, complaint.handled_by_id) if complaint.handled_by_id else None
-    visible = may_see_phone(complaint, by)
+    visible = complaint.shows_phone_to(by)
     open_ = complaint.status is not ComplaintStatus.CLOSED
     return ComplaintDetail(
         complaint=complaint,
@@ -377,7 +363,7 @@ def complaint_detail(complaint_id: int, *, by: User) -> ComplaintDetail:
         contact_phone=complaint.contact_phone if visible else mask_phone(complaint.contact_phone),
         phone_masked=not visible and bool(complaint.contact_phone),
         can_assign=open_ and by.role is Role.REGULATOR,
-        can_respond=open_ and may_respond(complaint, by),
+        can_respond=open_ and complaint.may_respond(by),
         can_close=open_ and by.role is Role.REGULATOR,
     )
 
@@ -448,7 +434,7 @@ def respond(complaint_id: int, reply: str, *, by: User) -> Complaint:
     second answer replaces the first (the audit log keeps both).
     """
     complaint = get_complaint(complaint_id, by=by)
-    if not may_respond(complaint, by):
+    if not complaint.may_respond(by):
         raise Forbidden(_("检验人员只能答复指派给自己的投诉。"), slug="not_assignee")
     errors = Errors()
     _still_open(errors, complaint, "reply")
