@@ -16,7 +16,7 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
 )
-from sqlalchemy.ext.hybrid import hybrid_method
+from sqlalchemy.ext.hybrid import hybrid_method, hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.core.models import Base, CreatedMixin, TimestampMixin
@@ -81,10 +81,16 @@ class Inspection(TimestampMixin, Base):
     )
     hazards: Mapped[list[Hazard]] = relationship(back_populates="inspection", order_by="Hazard.id")
 
-    @property
+    @hybrid_property
     def concluded(self) -> bool:
         """Whether an outcome was given; from then on the findings are read-only evidence."""
         return self.outcome is not None
+
+    @concluded.inplace.expression
+    @classmethod
+    def _concluded_expression(cls):
+        """SQL: the inspection has an outcome."""
+        return cls.outcome.is_not(None)
 
 
 class InspectionItem(Base):
