@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from backend.accounts.models import Role, User
+from backend.accounts.permissions import require_role
 from backend.audit.log import record
 from backend.cameras.links import tencent_configured
 from backend.cameras.models import (
@@ -34,7 +35,7 @@ from backend.cameras.models import (
 )
 from backend.cameras.status import mark_offline
 from backend.cameras.uptime import DayUptime, uptime
-from backend.core.errors import Forbidden, NotFound, ValidationError
+from backend.core.errors import NotFound, ValidationError
 from backend.core.i18n import N_
 from backend.core.i18n import gettext as _
 from backend.core.time import local_today, utcnow
@@ -97,17 +98,10 @@ class Errors(dict):
 
 # --- who may do what --------------------------------------------------------------------
 
-
-def require_regulator(user: User | None) -> None:
-    """Forbidden unless *user* is a regulator (the only ones who manage cameras)."""
-    if user is None or user.role is not Role.REGULATOR:
-        raise Forbidden(_("只有监管人员可以管理摄像头。"), slug="regulator_only")
-
-
-def require_viewer(user: User | None) -> None:
-    """Forbidden unless *user* is a regulator or an inspector."""
-    if user is None or user.role not in (Role.REGULATOR, Role.INSPECTOR):
-        raise Forbidden(_("只有监管和检验人员可以查看摄像头。"), slug="staff_only")
+#: What those refused by ``require_role`` are told: only regulators manage cameras, only
+#: regulators and inspectors see them.
+REGULATORS_ONLY = N_("只有监管人员可以管理摄像头。")
+STAFF_ONLY = N_("只有监管和检验人员可以查看摄像头。")
 
 
 # --- checks -----------------------------------------------------------------------------
@@ -193,7 +187,7 @@ def _workshop(workshop_id: int) -> Workshop:
 
 def register_camera(workshop_id: int, data: CameraInput, *, by: User) -> Camera:
     """Register a camera in one of a workshop's areas (regulators only)."""
-    require_regulator(by)
+    require_role(by, Role.REGULATOR, message=_(REGULATORS_ONLY), slug="regulator_only")
     workshop = _workshop(workshop_id)
     errors, area, provider = check_camera(data, workshop)
     count = db.session.scalar(
@@ -236,7 +230,7 @@ def update_camera(camera_id: int, data: CameraInput, *, by: User) -> Camera:
 
     A camera that is disabled or moved to another provider stops counting as live at once.
     """
-    require_regulator(by)
+    require_role(by, Role.REGULATOR, message=_(REGULATORS_ONLY), slug="regulator_only")
     camera = get_camera(camera_id, by=by)
     errors, area, provider = check_camera(data, camera.workshop, camera)
     _refuse(errors)
@@ -265,7 +259,7 @@ def update_camera(camera_id: int, data: CameraInput, *, by: User) -> Camera:
 
 def rotate_key(camera_id: int, *, by: User) -> Camera:
     """Give a camera a new stream key (a Tencent camera: a new stream name) (regulators)."""
-    require_regulator(by)
+    require_role(by, Role.REGULATOR, message=_(REGULATORS_ONLY), slug="regulator_only")
     camera = get_camera(camera_id, by=by)
     camera.stream_key = new_stream_key()
     camera.key_rotated_at = utcnow()
@@ -285,7 +279,7 @@ def rotate_key(camera_id: int, *, by: User) -> Camera:
 
 def get_camera(camera_id: int, *, by: User) -> Camera:
     """A camera with its workshop, or NotFound."""
-    require_viewer(by)
+    require_role(by, Role.REGULATOR, Role.INSPECTOR, message=_(STAFF_ONLY), slug="staff_only")
     camera = db.session.scalar(
         select(Camera).options(selectinload(Camera.workshop)).where(Camera.id == camera_id)
     )
@@ -296,13 +290,13 @@ def get_camera(camera_id: int, *, by: User) -> Camera:
 
 def get_workshop(workshop_id: int, *, by: User) -> Workshop:
     """A workshop whose cameras are looked at, or NotFound."""
-    require_viewer(by)
+    require_role(by, Role.REGULATOR, Role.INSPECTOR, message=_(STAFF_ONLY), slug="staff_only")
     return _workshop(workshop_id)
 
 
 def list_cameras(filters: CameraFilter, *, by: User) -> list[Camera]:
     """Cameras by workshop registration number, area and name, narrowed by *filters*."""
-    require_viewer(by)
+    require_role(by, Role.REGULATOR, Role.INSPECTOR, message=_(STAFF_ONLY), slug="staff_only")
     query = select(Camera).join(Workshop, Camera.workshop_id == Workshop.id)
     if filters.workshop_id is not None:
         query = query.where(Camera.workshop_id == filters.workshop_id)
@@ -325,7 +319,7 @@ def list_cameras(filters: CameraFilter, *, by: User) -> list[Camera]:
 
 def recent_events(camera_id: int, *, by: User, limit: int = 50) -> list[CameraEvent]:
     """The camera's latest events, newest first."""
-    require_viewer(by)
+    require_role(by, Role.REGULATOR, Role.INSPECTOR, message=_(STAFF_ONLY), slug="staff_only")
     return list(
         db.session.scalars(
             select(CameraEvent)
@@ -338,7 +332,7 @@ def recent_events(camera_id: int, *, by: User, limit: int = 50) -> list[CameraEv
 
 def daily_rates(cameras: list[Camera], days: int, *, by: User) -> dict[int, list[DayUptime]]:
     """Each camera's online rate on each of the last *days* days (today last)."""
-    require_viewer(by)
+    require_role(by, Role.REGULATOR, Role.INSPECTOR, message=_(STAFF_ONLY), slug="staff_only")
     today = local_today()
     wanted = [today - timedelta(days=back) for back in range(days - 1, -1, -1)]
     return uptime(cameras, wanted, utcnow())

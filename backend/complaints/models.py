@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from backend.accounts.models import Role, User
 from backend.core.models import Base, TimestampMixin
 from backend.core.types import enum_type
 
@@ -62,3 +63,16 @@ class Complaint(TimestampMixin, Base):
     # Salted hash of the client address, for throttling; never the address itself.
     client_hash: Mapped[str | None] = mapped_column(String(64))
     moderation: Mapped[str | None] = mapped_column(String(20))
+
+    def may_respond(self, user: User | None) -> bool:
+        """Whether *user* may answer the complaint: a regulator, or the inspector it is
+        assigned to."""
+        if user is None or user.role not in (Role.REGULATOR, Role.INSPECTOR):
+            return False
+        return user.role is Role.REGULATOR or self.assigned_to_id == user.id
+
+    def shows_phone_to(self, user: User | None) -> bool:
+        """Whether *user* sees the contact's full phone number: regulators and the assignee."""
+        if user is None:
+            return False
+        return user.role is Role.REGULATOR or self.assigned_to_id == user.id

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from backend.accounts.models import Role, User
+from backend.accounts.permissions import require_role
 from backend.audit.log import record
 from backend.batches.models import Batch
 from backend.codes.models import UnitCode
@@ -106,31 +107,10 @@ class ComplaintDetail:
 
 # --- who may do what --------------------------------------------------------------------
 
-
-def require_viewer(user: User | None) -> None:
-    """Forbidden unless *user* is a regulator or an inspector (who may read complaints)."""
-    if user is None or user.role not in CONSOLE_ROLES:
-        raise Forbidden(_("只有监管和检验人员可以查看投诉。"), slug="staff_only")
-
-
-def require_regulator(user: User | None) -> None:
-    """Forbidden unless *user* is a regulator (who assigns and closes complaints)."""
-    if user is None or user.role is not Role.REGULATOR:
-        raise Forbidden(_("只有监管人员可以指派和办结投诉。"), slug="regulator_only")
-
-
-def may_respond(complaint: Complaint, user: User | None) -> bool:
-    """Whether *user* may answer *complaint*: a regulator, or the inspector it is assigned to."""
-    if user is None or user.role not in CONSOLE_ROLES:
-        return False
-    return user.role is Role.REGULATOR or complaint.assigned_to_id == user.id
-
-
-def may_see_phone(complaint: Complaint, user: User | None) -> bool:
-    """Whether *user* sees the contact's full phone number: regulators and the assignee."""
-    if user is None:
-        return False
-    return user.role is Role.REGULATOR or complaint.assigned_to_id == user.id
+#: What those refused by ``require_role`` are told: only regulators assign and close
+#: complaints, only regulators and inspectors read them.
+REGULATORS_ONLY = N_("只有监管人员可以指派和办结投诉。")
+STAFF_ONLY = N_("只有监管和检验人员可以查看投诉。")
 
 
 def mask_phone(phone: str) -> str:
@@ -320,7 +300,7 @@ def list_complaints(
     filters: ComplaintFilter, *, by: User, page: int = 1, per_page: int = PER_PAGE
 ) -> Page:
     """One page of complaints, newest first, narrowed by *filters*."""
-    require_viewer(by)
+    require_role(by, *CONSOLE_ROLES, message=_(STAFF_ONLY), slug="staff_only")
     total = db.session.scalar(_filtered(select(func.count(Complaint.id)), filters, by)) or 0
     page = clamp_page(page, total, per_page)
     assignee = aliased(User)
@@ -345,7 +325,7 @@ def list_complaints(
 
 def count_new(*, by: User) -> int:
     """How many complaints wait to be handled (for the navigation's badge)."""
-    require_viewer(by)
+    require_role(by, *CONSOLE_ROLES, message=_(STAFF_ONLY), slug="staff_only")
     return (
         db.session.scalar(
             select(func.count(Complaint.id)).where(Complaint.status == ComplaintStatus.NEW)
@@ -356,7 +336,7 @@ def count_new(*, by: User) -> int:
 
 def get_complaint(complaint_id: int, *, by: User) -> Complaint:
     """A complaint, or NotFound."""
-    require_viewer(by)
+    require_role(by, *CONSOLE_ROLES, message=_(STAFF_ONLY), slug="staff_only")
     complaint = db.session.get(Complaint, complaint_id)
     if complaint is None:
         raise NotFound(_("投诉不存在。"), slug="complaint_not_found")
@@ -371,7 +351,7 @@ def complaint_detail(complaint_id: int, *, by: User) -> ComplaintDetail:
     workshop = db.session.get(Workshop, complaint.workshop_id) if complaint.workshop_id else None
     assignee = db.session.get(User, complaint.assigned_to_id) if complaint.assigned_to_id else None
     handler = db.session.get(User, complaint.handled_by_id) if complaint.handled_by_id else None
-    visible = may_see_phone(complaint, by)
+    visible = complaint.shows_phone_to(by)
     open_ = complaint.status is not ComplaintStatus.CLOSED
     return ComplaintDetail(
         complaint=complaint,
@@ -383,14 +363,14 @@ def complaint_detail(complaint_id: int, *, by: User) -> ComplaintDetail:
         contact_phone=complaint.contact_phone if visible else mask_phone(complaint.contact_phone),
         phone_masked=not visible and bool(complaint.contact_phone),
         can_assign=open_ and by.role is Role.REGULATOR,
-        can_respond=open_ and may_respond(complaint, by),
+        can_respond=open_ and complaint.may_respond(by),
         can_close=open_ and by.role is Role.REGULATOR,
     )
 
 
 def assignable_users(*, by: User) -> list[User]:
     """Active regulators and inspectors, who may be given a complaint to handle."""
-    require_viewer(by)
+    require_role(by, *CONSOLE_ROLES, message=_(STAFF_ONLY), slug="staff_only")
     return list(
         db.session.scalars(
             select(User)
@@ -402,7 +382,7 @@ def assignable_users(*, by: User) -> list[User]:
 
 def workshop_choices(*, by: User) -> list[Workshop]:
     """Workshops for the list's filter, by registration number."""
-    require_viewer(by)
+    require_role(by, *CONSOLE_ROLES, message=_(STAFF_ONLY), slug="staff_only")
     return list(db.session.scalars(select(Workshop).order_by(Workshop.registration_no)))
 
 
@@ -417,7 +397,7 @@ def _still_open(errors: Errors, complaint: Complaint, name: str) -> None:
 
 def assign(complaint_id: int, user_id: int | None, *, by: User) -> Complaint:
     """Give a complaint to an active regulator or inspector to handle (regulators only)."""
-    require_regulator(by)
+    require_role(by, Role.REGULATOR, message=_(REGULATORS_ONLY), slug="regulator_only")
     complaint = get_complaint(complaint_id, by=by)
     errors = Errors()
     _still_open(errors, complaint, "assigned_to")
@@ -454,7 +434,7 @@ def respond(complaint_id: int, reply: str, *, by: User) -> Complaint:
     second answer replaces the first (the audit log keeps both).
     """
     complaint = get_complaint(complaint_id, by=by)
-    if not may_respond(complaint, by):
+    if not complaint.may_respond(by):
         raise Forbidden(_("检验人员只能答复指派给自己的投诉。"), slug="not_assignee")
     errors = Errors()
     _still_open(errors, complaint, "reply")
@@ -479,7 +459,7 @@ def respond(complaint_id: int, reply: str, *, by: User) -> Complaint:
 
 def close(complaint_id: int, *, by: User) -> Complaint:
     """Close an answered complaint (regulators only); it cannot be reopened."""
-    require_regulator(by)
+    require_role(by, Role.REGULATOR, message=_(REGULATORS_ONLY), slug="regulator_only")
     complaint = get_complaint(complaint_id, by=by)
     errors = Errors()
     _still_open(errors, complaint, "reply")

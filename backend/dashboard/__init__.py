@@ -1,1 +1,1 @@
-"""The regulators' dashboard: district figures, each one SQL aggregate (see ``figures``)."""
+"""The regulators' dashboard: district figures, each one SQL aggregate (see ``overview``)."""

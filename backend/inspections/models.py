@@ -14,7 +14,9 @@ from sqlalchemy import (
     Index,
     Text,
     UniqueConstraint,
+    and_,
 )
+from sqlalchemy.ext.hybrid import hybrid_method, hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.core.models import Base, CreatedMixin, TimestampMixin
@@ -79,6 +81,17 @@ class Inspection(TimestampMixin, Base):
     )
     hazards: Mapped[list[Hazard]] = relationship(back_populates="inspection", order_by="Hazard.id")
 
+    @hybrid_property
+    def concluded(self) -> bool:
+        """Whether an outcome was given; from then on the findings are read-only evidence."""
+        return self.outcome is not None
+
+    @concluded.inplace.expression
+    @classmethod
+    def _concluded_expression(cls):
+        """SQL: the inspection has an outcome."""
+        return cls.outcome.is_not(None)
+
 
 class InspectionItem(Base):
     """One checklist item's finding, with a note and a photo."""
@@ -127,6 +140,43 @@ class Hazard(TimestampMixin, Base):
     rectifications: Mapped[list[Rectification]] = relationship(
         back_populates="hazard", order_by="Rectification.id"
     )
+
+    @hybrid_method
+    def is_overdue(self, today: date) -> bool:
+        """Whether the hazard is not closed and its deadline is before *today* (a hazard due
+        today is not overdue yet)."""
+        return self.status is not HazardStatus.CLOSED and self.deadline < today
+
+    @is_overdue.inplace.expression
+    @classmethod
+    def _is_overdue_expression(cls, today):
+        """SQL: a hazard not closed whose deadline is before *today*."""
+        return and_(cls.status != HazardStatus.CLOSED, cls.deadline < today)
+
+    def overdue_days(self, today: date) -> int:
+        """How many days the hazard is past its deadline on *today* (0 when not overdue)."""
+        return (today - self.deadline).days if self.is_overdue(today) else 0
+
+    @property
+    def pending_rectification(self) -> Rectification | None:
+        """The rectification waiting for review, if there is one."""
+        return next((r for r in self.rectifications if r.accepted is None), None)
+
+    @property
+    def accepted_rectification(self) -> Rectification | None:
+        """The accepted rectification, if there is one."""
+        return next((r for r in self.rectifications if r.accepted), None)
+
+    def next_steps(self) -> dict[str, bool]:
+        """What may be done now: submit a rectification, review one, close the hazard
+        (only once its inspection is concluded and while it is not closed)."""
+        followed_up = self.inspection.concluded and self.status is not HazardStatus.CLOSED
+        pending, accepted = self.pending_rectification, self.accepted_rectification
+        return {
+            "rectify": followed_up and pending is None and accepted is None,
+            "review": followed_up and pending is not None,
+            "close": followed_up and accepted is not None,
+        }
 
 
 class Rectification(CreatedMixin, Base):

@@ -105,11 +105,7 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
 
 def staff_on_duty(workshop_id: int, day: date) -> list[Staff]:
     """Active staff with a health certificate valid on *day*."""
-    valid = exists().where(
-        HealthCertificate.staff_id == Staff.id,
-        HealthCertificate.issued_on <= day,
-        HealthCertificate.expires_on >= day,
-    )
+    valid = exists().where(HealthCertificate.staff_id == Staff.id, HealthCertificate.valid_on(day))
     return list(
         db.session.scalars(
             select(Staff)

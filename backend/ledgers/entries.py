@@ -184,7 +184,7 @@ def write(
 
 def valid_certificate(person: Staff, day: date) -> HealthCertificate | None:
     """The person's health certificate valid on *day* (the one lasting longest)."""
-    valid = [c for c in person.health_certificates if c.issued_on <= day <= c.expires_on]
+    valid = [c for c in person.health_certificates if c.valid_on(day)]
     return max(valid, key=lambda c: c.expires_on) if valid else None
 
 

@@ -1,51 +1,52 @@
-"""Census and filing (登记备案): workshops, their certificates, staff and health certificates.
+"""Census and filing (登记备案) of workshops: their registration certificate and status.
 
 Only regulators change the registry; inspectors and regulators read it. Every rule is
-checked here, before anything is written, and every refusal is a ValidationError whose
-``errors`` name the field at fault, so a form can show the message next to it and an
-import can report it per row. Functions flush and never commit.
+checked here, before anything is written (see :mod:`backend.registry.checks`); staff and
+health certificates are in :mod:`backend.registry.staff`, the list in
+:mod:`backend.registry.listing`. Functions flush and never commit.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from backend.accounts.models import Role, User
+from backend.accounts.permissions import require_role
 from backend.audit.log import record
-from backend.core.errors import Errors, Forbidden, NotFound, ValidationError
+from backend.core.errors import Errors, NotFound
 from backend.core.i18n import N_
 from backend.core.i18n import gettext as _
-from backend.core.pages import Page, clamp_page
 from backend.core.time import local_today, utcnow
 from backend.extensions import db
 from backend.registry import townships
+from backend.registry.checks import (
+    EARLIEST,
+    PHONE,
+    REGULATORS_ONLY,
+    STAFF_ONLY,
+    add_years,
+    date_between,
+    refuse,
+    text,
+)
 from backend.registry.models import (
     Brand,
-    HealthCertificate,
     ProductCategory,
     Staff,
-    StaffRole,
     Workshop,
     WorkshopStatus,
     WorkshopStatusChange,
     Zone,
-    workshop_product_types,
 )
 
-EARLIEST = date(2000, 1, 1)  # no certificate in the district is older than this
 MAX_CERT_YEARS = 10  # a registration certificate longer than this is "long-term"
-MAX_HEALTH_CERT_DAYS = 2 * 366  # a health certificate is yearly; two years at most
-EXPIRING_DAYS = 30  # certificates expiring within this many days are flagged
-PER_PAGE = 50
 REGISTRATION_NO = re.compile(r"^[\w\-/()（）〔〕\[\]]{3,40}$")
 LICENCE_NO = re.compile(r"^SC\d{14}$")
-PHONE = re.compile(r"^[0-9+\-() ]{5,30}$")
 
 
 STATUS_LABELS = {
@@ -123,91 +124,6 @@ class WorkshopInput:
     description: str = ""
 
 
-@dataclass
-class StaffInput:
-    """A person working in a workshop."""
-
-    name: str = ""
-    role: StaffRole = StaffRole.WORKER
-    phone: str = ""
-    handles_ready_to_eat: bool = True
-    active: bool = True
-
-
-@dataclass
-class HealthCertificateInput:
-    """A health certificate (健康证) from the yearly examination."""
-
-    cert_no: str = ""
-    issued_by: str = ""
-    issued_on: date | None = None
-    expires_on: date | None = None
-
-
-@dataclass
-class RegistryFilter:
-    """What the registry list is narrowed to; empty fields do not narrow."""
-
-    township: str = ""
-    zone: str = ""  # a zone id, "none" (outside every zone) or ""
-    status: str = ""
-    product_type: str = ""
-    q: str = ""
-
-
-# --- who may do what --------------------------------------------------------------------
-
-
-def require_regulator(user: User | None) -> None:
-    """Forbidden unless *user* is a regulator (the only ones who change the registry)."""
-    if user is None or user.role is not Role.REGULATOR:
-        raise Forbidden(_("只有监管人员可以修改作坊登记信息。"), slug="regulator_only")
-
-
-def require_viewer(user: User | None) -> None:
-    """Forbidden unless *user* is a regulator or an inspector (who may read the registry)."""
-    if user is None or user.role not in (Role.REGULATOR, Role.INSPECTOR):
-        raise Forbidden(_("只有监管和检验人员可以查看作坊名录。"), slug="staff_only")
-
-
-# --- small checks -----------------------------------------------------------------------
-
-
-def _text(errors: Errors, name: str, value: str, limit: int, *, required: bool = True) -> str:
-    """Trim *value*; note it when missing, too long or holding control characters."""
-    value = (value or "").strip()
-    if required and not value:
-        errors.add(name, _("必填。"))
-    elif len(value) > limit:
-        errors.add(name, _("不能超过 %(limit)d 个字符。", limit=limit))
-    elif any(unicodedata.category(ch) == "Cc" for ch in value):
-        errors.add(name, _("不能包含制表符、换行等控制字符。"))
-    return value
-
-
-def _date(errors: Errors, name: str, value: date | None, low: date, high: date) -> None:
-    """Note *value* when missing or outside [low, high]."""
-    if value is None:
-        errors.add(name, _("必填，格式如 2024-01-31。"))
-    elif not low <= value <= high:
-        errors.add(
-            name,
-            _(
-                "日期须在 %(low)s 至 %(high)s 之间。",
-                low=low.isoformat(),
-                high=high.isoformat(),
-            ),
-        )
-
-
-def _add_years(day: date, years: int) -> date:
-    """*day* plus *years* years (28 February for 29 February)."""
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:
-        return day.replace(year=day.year + years, day=28)
-
-
 def normalise_registration_no(text: str | None) -> str:
     """Registration numbers are compared trimmed and with Latin letters upper-cased."""
     return (text or "").strip().upper()
@@ -248,14 +164,14 @@ def check_workshop(data: WorkshopInput, workshop_id: int | None = None) -> Error
             "registration_no",
             _("登记证编号 %(number)s 已被其他作坊使用。", number=data.registration_no),
         )
-    data.name = _text(errors, "name", data.name, 100)
-    data.operator_name = _text(errors, "operator_name", data.operator_name, 50)
-    data.contact_phone = _text(errors, "contact_phone", data.contact_phone, 30, required=False)
+    data.name = text(errors, "name", data.name, 100)
+    data.operator_name = text(errors, "operator_name", data.operator_name, 50)
+    data.contact_phone = text(errors, "contact_phone", data.contact_phone, 30, required=False)
     if data.contact_phone and not PHONE.match(data.contact_phone):
         errors.add("contact_phone", _("电话只能包含数字、空格和 + - ( )。"))
-    data.address = _text(errors, "address", data.address, 200)
-    data.issuing_authority = _text(errors, "issuing_authority", data.issuing_authority, 100)
-    data.description = _text(errors, "description", data.description, 2000, required=False)
+    data.address = text(errors, "address", data.address, 200)
+    data.issuing_authority = text(errors, "issuing_authority", data.issuing_authority, 100)
+    data.description = text(errors, "description", data.description, 2000, required=False)
     township = townships.find(data.township)
     if not (data.township or "").strip():
         errors.add("township", _("必填。"))
@@ -295,7 +211,7 @@ def _check_product_types(errors: Errors, data: WorkshopInput) -> None:
 
 def _check_certificate_dates(errors: Errors, data: WorkshopInput) -> None:
     """Issued between 2000 and today; valid for at most ten years after, or long-term."""
-    _date(errors, "cert_issued_on", data.cert_issued_on, EARLIEST, local_today())
+    date_between(errors, "cert_issued_on", data.cert_issued_on, EARLIEST, local_today())
     if data.cert_long_term:
         if data.cert_valid_until is not None:
             errors.add("cert_valid_until", _("已选择长期有效，请不要再填写有效期至。"))
@@ -303,12 +219,12 @@ def _check_certificate_dates(errors: Errors, data: WorkshopInput) -> None:
     if data.cert_valid_until is None:
         errors.add("cert_valid_until", _("请填写有效期至，或选择长期有效。"))
     elif data.cert_issued_on is not None and "cert_issued_on" not in errors:
-        _date(
+        date_between(
             errors,
             "cert_valid_until",
             data.cert_valid_until,
             data.cert_issued_on + timedelta(days=1),
-            _add_years(data.cert_issued_on, MAX_CERT_YEARS),
+            add_years(data.cert_issued_on, MAX_CERT_YEARS),
         )
 
 
@@ -329,16 +245,6 @@ def _check_zone_and_brand(errors: Errors, data: WorkshopInput) -> None:
         )
 
 
-def _refuse(errors: Errors) -> None:
-    """Raise the ValidationError for *errors*, if there are any."""
-    if errors:
-        raise ValidationError(
-            _("提交的信息有误，请按提示修改，未保存任何内容。"),
-            slug="registry_invalid",
-            errors=dict(errors),
-        )
-
-
 def _categories(codes: list[str]) -> list[ProductCategory]:
     """The categories with *codes*, in the order given."""
     found = {
@@ -348,7 +254,23 @@ def _categories(codes: list[str]) -> list[ProductCategory]:
     return [found[code] for code in codes]
 
 
-# --- workshops --------------------------------------------------------------------------
+def get_workshop(workshop_id: int, *, by: User) -> Workshop:
+    """A workshop with its types, zone, brand, history and staff, or NotFound."""
+    require_role(by, Role.REGULATOR, Role.INSPECTOR, message=_(STAFF_ONLY), slug="staff_only")
+    workshop = db.session.scalar(
+        select(Workshop)
+        .options(
+            selectinload(Workshop.product_types),
+            selectinload(Workshop.zone),
+            selectinload(Workshop.brand),
+            selectinload(Workshop.status_changes),
+            selectinload(Workshop.staff).selectinload(Staff.health_certificates),
+        )
+        .where(Workshop.id == workshop_id)
+    )
+    if workshop is None:
+        raise NotFound(_("作坊不存在。"), slug="workshop_not_found")
+    return workshop
 
 
 def _history(workshop, from_status, to_status, reason, by, licence_no=None, trademark=None):
@@ -381,10 +303,10 @@ def file_workshop(
     *status*, *licence_no* and *trademark* serve imports of an existing directory, where a
     workshop may already be producing, suspended or upgraded.
     """
-    require_regulator(by)
+    require_role(by, Role.REGULATOR, message=_(REGULATORS_ONLY), slug="regulator_only")
     errors = check_workshop(data)
     licence_no, trademark = check_status_extras(errors, status, licence_no, trademark, None)
-    _refuse(errors)
+    refuse(errors)
     district = townships.find(data.township).district
     workshop = Workshop(
         registration_no=data.registration_no,
@@ -446,9 +368,9 @@ def check_status_extras(errors, status, licence_no, trademark, workshop_id):
 
 def update_workshop(workshop_id: int, data: WorkshopInput, *, by: User) -> Workshop:
     """Correct or update a workshop's filing (regulators only); the changes are audited."""
-    require_regulator(by)
+    require_role(by, Role.REGULATOR, message=_(REGULATORS_ONLY), slug="regulator_only")
     workshop = get_workshop(workshop_id, by=by)
-    _refuse(check_workshop(data, workshop.id))
+    refuse(check_workshop(data, workshop.id))
     changes = {}
     values = {
         "registration_no": data.registration_no,
@@ -496,13 +418,13 @@ def change_status(
     trademark: str | None = None,
 ) -> WorkshopStatusChange:
     """Suspend, reactivate, cancel or upgrade a workshop, kept as history (regulators only)."""
-    require_regulator(by)
+    require_role(by, Role.REGULATOR, message=_(REGULATORS_ONLY), slug="regulator_only")
     workshop = get_workshop(workshop_id, by=by)
     errors = Errors()
     transition = TRANSITIONS.get(action)
     if transition is None:
         errors.add("action", _("未知的状态变更。"))
-        _refuse(errors)
+        refuse(errors)
     if workshop.status not in transition.sources:
         errors.add(
             "action",
@@ -512,14 +434,14 @@ def change_status(
                 action=_(transition.label),
             ),
         )
-    reason = _text(errors, "reason", reason, 500, required=transition.reason_required)
+    reason = text(errors, "reason", reason, 500, required=transition.reason_required)
     if transition.target is WorkshopStatus.UPGRADED:
         licence_no, trademark = check_status_extras(
             errors, WorkshopStatus.UPGRADED, licence_no, trademark, workshop.id
         )
     else:
         licence_no = trademark = None
-    _refuse(errors)
+    refuse(errors)
     change = _history(
         workshop,
         workshop.status,
@@ -546,259 +468,3 @@ def change_status(
         trademark=trademark,
     )
     return change
-
-
-# --- staff and health certificates -------------------------------------------------------
-
-
-def _check_staff(data: StaffInput) -> Errors:
-    """A name, a role and a plausible phone."""
-    errors = Errors()
-    data.name = _text(errors, "name", data.name, 50)
-    data.phone = _text(errors, "phone", data.phone, 30, required=False)
-    if data.phone and not PHONE.match(data.phone):
-        errors.add("phone", _("电话只能包含数字、空格和 + - ( )。"))
-    try:
-        data.role = StaffRole(data.role)
-    except ValueError:
-        errors.add("role", _("未知的岗位。"))
-    return errors
-
-
-def add_staff(workshop_id: int, data: StaffInput, *, by: User) -> Staff:
-    """Add a person to a workshop's staff (regulators only)."""
-    require_regulator(by)
-    workshop = get_workshop(workshop_id, by=by)
-    _refuse(_check_staff(data))
-    person = Staff(
-        workshop_id=workshop.id,
-        name=data.name,
-        role=data.role,
-        phone=data.phone,
-        handles_ready_to_eat=data.handles_ready_to_eat,
-        active=data.active,
-    )
-    db.session.add(person)
-    db.session.flush()
-    record("staff.added", "staff", person.id, actor=by, workshop_id=workshop.id, name=person.name)
-    return person
-
-
-def get_staff(staff_id: int, *, by: User) -> Staff:
-    """A staff member with their workshop and certificates, or NotFound."""
-    require_viewer(by)
-    person = db.session.scalar(
-        select(Staff)
-        .options(selectinload(Staff.health_certificates), selectinload(Staff.workshop))
-        .where(Staff.id == staff_id)
-    )
-    if person is None:
-        raise NotFound(_("人员不存在。"), slug="staff_not_found")
-    return person
-
-
-def update_staff(staff_id: int, data: StaffInput, *, by: User) -> Staff:
-    """Change a staff member's details, or mark them as having left (regulators only)."""
-    require_regulator(by)
-    person = get_staff(staff_id, by=by)
-    _refuse(_check_staff(data))
-    changes = {}
-    for name in ("name", "role", "phone", "handles_ready_to_eat", "active"):
-        old, new = getattr(person, name), getattr(data, name)
-        if old != new:
-            changes[name] = [old, new]
-            setattr(person, name, new)
-    db.session.flush()
-    if changes:
-        record("staff.updated", "staff", person.id, actor=by, changes=changes)
-    return person
-
-
-def add_health_certificate(
-    staff_id: int, data: HealthCertificateInput, *, by: User
-) -> HealthCertificate:
-    """Record a staff member's health certificate (regulators only)."""
-    require_regulator(by)
-    person = get_staff(staff_id, by=by)
-    errors = Errors()
-    data.cert_no = _text(errors, "cert_no", data.cert_no, 40)
-    data.issued_by = _text(errors, "issued_by", data.issued_by, 100, required=False)
-    _date(errors, "issued_on", data.issued_on, EARLIEST, local_today())
-    if data.expires_on is None:
-        errors.add("expires_on", _("必填，格式如 2024-01-31。"))
-    elif data.issued_on is not None and "issued_on" not in errors:
-        _date(
-            errors,
-            "expires_on",
-            data.expires_on,
-            data.issued_on + timedelta(days=1),
-            data.issued_on + timedelta(days=MAX_HEALTH_CERT_DAYS),
-        )
-    if data.cert_no and any(c.cert_no == data.cert_no for c in person.health_certificates):
-        errors.add("cert_no", _("该人员已登记过编号为 %(number)s 的健康证。", number=data.cert_no))
-    _refuse(errors)
-    certificate = HealthCertificate(
-        staff_id=person.id,
-        cert_no=data.cert_no,
-        issued_by=data.issued_by,
-        issued_on=data.issued_on,
-        expires_on=data.expires_on,
-    )
-    db.session.add(certificate)
-    db.session.flush()
-    record(
-        "health_certificate.added",
-        "health_certificate",
-        certificate.id,
-        actor=by,
-        staff_id=person.id,
-        workshop_id=person.workshop_id,
-        expires_on=certificate.expires_on,
-    )
-    return certificate
-
-
-# --- reading ----------------------------------------------------------------------------
-
-
-def get_workshop(workshop_id: int, *, by: User) -> Workshop:
-    """A workshop with its types, zone, brand, history and staff, or NotFound."""
-    require_viewer(by)
-    workshop = db.session.scalar(
-        select(Workshop)
-        .options(
-            selectinload(Workshop.product_types),
-            selectinload(Workshop.zone),
-            selectinload(Workshop.brand),
-            selectinload(Workshop.status_changes),
-            selectinload(Workshop.staff).selectinload(Staff.health_certificates),
-        )
-        .where(Workshop.id == workshop_id)
-    )
-    if workshop is None:
-        raise NotFound(_("作坊不存在。"), slug="workshop_not_found")
-    return workshop
-
-
-def _filtered(query, filters: RegistryFilter):
-    """Narrow a workshop query by *filters* (unknown values simply match nothing)."""
-    if filters.township:
-        query = query.where(Workshop.township == filters.township)
-    if filters.zone == "none":
-        query = query.where(Workshop.zone_id.is_(None))
-    elif filters.zone:
-        zone_id = int(filters.zone) if filters.zone.isdigit() else -1
-        query = query.where(Workshop.zone_id == zone_id)
-    if filters.status:
-        try:
-            query = query.where(Workshop.status == WorkshopStatus(filters.status))
-        except ValueError:
-            query = query.where(Workshop.id.is_(None))
-    if filters.product_type:
-        query = query.where(
-            Workshop.id.in_(
-                select(workshop_product_types.c.workshop_id).where(
-                    workshop_product_types.c.category_code == filters.product_type
-                )
-            )
-        )
-    text = filters.q.strip()[:100]
-    if text:
-        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{escaped}%"
-        query = query.where(
-            or_(
-                Workshop.name.ilike(pattern, escape="\\"),
-                Workshop.registration_no.ilike(pattern, escape="\\"),
-                Workshop.operator_name.ilike(pattern, escape="\\"),
-                Workshop.address.ilike(pattern, escape="\\"),
-            )
-        )
-    return query
-
-
-def search_workshops(
-    filters: RegistryFilter, *, by: User, page: int = 1, per_page: int = PER_PAGE
-) -> Page:
-    """One page of the registry, narrowed by *filters*, ordered by registration number."""
-    require_viewer(by)
-    total = db.session.scalar(_filtered(select(func.count(Workshop.id)), filters)) or 0
-    page = clamp_page(page, total, per_page)
-    items = db.session.scalars(
-        _filtered(select(Workshop), filters)
-        .options(selectinload(Workshop.product_types), selectinload(Workshop.zone))
-        .order_by(Workshop.registration_no)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    return Page(list(items), total, page, per_page)
-
-
-def all_workshops(filters: RegistryFilter, *, by: User) -> list[Workshop]:
-    """Every workshop matching *filters* (for exports), ordered by registration number."""
-    require_viewer(by)
-    return list(
-        db.session.scalars(
-            _filtered(select(Workshop), filters)
-            .options(
-                selectinload(Workshop.product_types),
-                selectinload(Workshop.zone),
-                selectinload(Workshop.brand),
-            )
-            .order_by(Workshop.registration_no)
-        )
-    )
-
-
-@dataclass
-class Choices:
-    """What registry forms and filters offer."""
-
-    townships: list[str]
-    zones: list[Zone]
-    brands: list[Brand]
-    categories: list[ProductCategory]
-
-
-def choices() -> Choices:
-    """Townships, zones, brands and product categories, for forms and filters."""
-    return Choices(
-        townships=townships.names(),
-        zones=list(db.session.scalars(select(Zone).order_by(Zone.id))),
-        brands=list(db.session.scalars(select(Brand).order_by(Brand.zone_id, Brand.id))),
-        categories=list(db.session.scalars(select(ProductCategory).order_by(ProductCategory.code))),
-    )
-
-
-@dataclass
-class RegistrySummary:
-    """The registry's headline figures for the console's home page."""
-
-    filed: int
-    in_zone: int
-    upgraded: int
-    suspended: int
-    cert_expiring: int
-
-
-def summary(*, by: User) -> RegistrySummary:
-    """Counts of workshops on file (not cancelled), in a zone, upgraded, suspended, and
-    those whose registration certificate ends within 30 days or has ended."""
-    require_viewer(by)
-    open_ = Workshop.status != WorkshopStatus.CANCELLED
-
-    def count(*conditions) -> int:
-        return db.session.scalar(select(func.count(Workshop.id)).where(*conditions)) or 0
-
-    return RegistrySummary(
-        filed=count(open_),
-        in_zone=count(open_, Workshop.zone_id.is_not(None)),
-        upgraded=count(Workshop.status == WorkshopStatus.UPGRADED),
-        suspended=count(Workshop.status == WorkshopStatus.SUSPENDED),
-        cert_expiring=count(
-            open_,
-            Workshop.status != WorkshopStatus.UPGRADED,
-            Workshop.cert_long_term.is_(False),
-            Workshop.cert_valid_until <= local_today() + timedelta(days=EXPIRING_DAYS),
-        ),
-    )

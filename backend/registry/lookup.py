@@ -3,7 +3,7 @@
 - A workshop's products (to open a batch, or to sample a product whose batch is unknown):
   its own operators, inspectors and regulators.
 - Finding a workshop by name, registration number, operator or address: inspectors and
-  regulators (``filing.search_workshops``' rules). Operators never search the district.
+  regulators (``listing.search_workshops``' rules). Operators never search the district.
 
 Functions only read.
 """
@@ -18,7 +18,7 @@ from backend.core.errors import NotFound
 from backend.core.i18n import gettext as _
 from backend.core.pages import Page
 from backend.extensions import db
-from backend.registry import filing
+from backend.registry import listing
 from backend.registry.models import Product, Workshop
 
 MAX_ID = 2**31 - 1
@@ -41,6 +41,6 @@ def workshop_products(workshop_id: int, *, by: User) -> list[Product]:
 
 def find_workshops(text: str, *, by: User, page: int = 1, per_page: int = 20) -> Page:
     """Workshops whose name, registration number, operator or address contains *text*."""
-    return filing.search_workshops(
-        filing.RegistryFilter(q=text), by=by, page=page, per_page=per_page
+    return listing.search_workshops(
+        listing.RegistryFilter(q=text), by=by, page=page, per_page=per_page
     )

@@ -16,7 +16,9 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    and_,
 )
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.core.models import Base, CreatedMixin, TimestampMixin
@@ -224,6 +226,17 @@ class HealthCertificate(CreatedMixin, Base):
     expires_on: Mapped[date] = mapped_column(Date, index=True)
 
     staff: Mapped[Staff] = relationship(back_populates="health_certificates")
+
+    @hybrid_method
+    def valid_on(self, day: date) -> bool:
+        """Whether the certificate covers *day* (from its issue through its expiry day)."""
+        return self.issued_on <= day <= self.expires_on
+
+    @valid_on.inplace.expression
+    @classmethod
+    def _valid_on_expression(cls, day):
+        """SQL: the certificate covers *day* (a date or a date column)."""
+        return and_(cls.issued_on <= day, cls.expires_on >= day)
 
 
 class Supplier(TimestampMixin, Base):

@@ -115,7 +115,7 @@ def figures(today: date | None = None) -> Figures:
     )
     inspections = db.session.scalar(
         select(func.count(Inspection.id)).where(
-            Inspection.outcome.is_not(None),
+            Inspection.concluded,
             Inspection.inspected_on >= date(today.year, 1, 1),
             Inspection.inspected_on <= today,
         )
@@ -231,7 +231,7 @@ def latest_inspection(workshop_id: int) -> Inspection | None:
     """The workshop's latest concluded inspection."""
     return db.session.scalar(
         select(Inspection)
-        .where(Inspection.workshop_id == workshop_id, Inspection.outcome.is_not(None))
+        .where(Inspection.workshop_id == workshop_id, Inspection.concluded)
         .order_by(Inspection.inspected_on.desc(), Inspection.id.desc())
         .limit(1)
     )

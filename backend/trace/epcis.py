@@ -158,7 +158,7 @@ def _certifications(batch: Batch) -> tuple[list[Sample], list[Inspection], list[
     inspections = list(
         db.session.scalars(
             select(Inspection)
-            .where(Inspection.workshop_id == batch.workshop_id, Inspection.outcome.is_not(None))
+            .where(Inspection.workshop_id == batch.workshop_id, Inspection.concluded)
             .order_by(Inspection.inspected_on, Inspection.id)
         )
     )

@@ -15,11 +15,13 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectChoice, SelectField, StringField, TimeField
 
 from backend.accounts.models import Role
+from backend.accounts.permissions import require_role
 from backend.cameras import services as cameras
 from backend.cameras.links import push_url
 from backend.cameras.models import CameraArea, StreamProvider
 from backend.cameras.services import AREA_LABELS, EVENT_LABELS, PROVIDER_LABELS, CameraInput
 from backend.core.errors import ValidationError
+from backend.core.i18n import gettext as _
 from backend.files.storage import open_file
 from portal.console.common import NavItem, acting_user, refused
 
@@ -144,7 +146,7 @@ def workshop(workshop_id: int):
 def create(workshop_id: int):
     """Register a camera in one of the workshop's areas (regulators only)."""
     user = acting_user()
-    cameras.require_regulator(user)
+    require_role(user, Role.REGULATOR, message=_(cameras.REGULATORS_ONLY), slug="regulator_only")
     shop = cameras.get_workshop(workshop_id, by=user)
     form = CameraForm()
     template_name = "console/cameras/form.html"
@@ -182,7 +184,7 @@ def detail(camera_id: int):
 def edit(camera_id: int):
     """Change a camera's area, name, provider, hours, or enable/disable it (regulators)."""
     user = acting_user()
-    cameras.require_regulator(user)
+    require_role(user, Role.REGULATOR, message=_(cameras.REGULATORS_ONLY), slug="regulator_only")
     camera = cameras.get_camera(camera_id, by=user)
     form = CameraForm()
     if not form.is_submitted():
@@ -207,7 +209,9 @@ def edit(camera_id: int):
 def rotate_key(camera_id: int):
     """Give the camera a new stream key; the old one stops working (regulators only)."""
     user = acting_user()
-    cameras.require_regulator(user)  # (the console checked the CSRF token already)
+    require_role(
+        user, Role.REGULATOR, message=_(cameras.REGULATORS_ONLY), slug="regulator_only"
+    )  # (the console checked the CSRF token already)
     camera = cameras.rotate_key(camera_id, by=user)
     flash(_l("已更换推流密钥：请把新的推流地址设置到摄像头上，旧密钥已失效。"), "success")
     return redirect(url_for(".detail", camera_id=camera.id, _anchor="push"))

@@ -15,10 +15,13 @@ from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from wtforms import SelectChoice, SelectField, TextAreaField
 
+from backend.accounts.models import Role
+from backend.accounts.permissions import require_role
 from backend.complaints import services as complaints
 from backend.complaints.models import ComplaintStatus
 from backend.complaints.services import ComplaintFilter
 from backend.core.errors import ValidationError
+from backend.core.i18n import gettext as _
 from backend.extensions import db
 from portal.console.common import NavItem, acting_user, apply_errors
 from portal.console.forms import optional_id
@@ -168,7 +171,7 @@ def detail(complaint_id: int):
 def assign(complaint_id: int):
     """Give the complaint to a regulator or inspector to handle (regulators only)."""
     user = acting_user()
-    complaints.require_regulator(user)
+    require_role(user, Role.REGULATOR, message=_(complaints.REGULATORS_ONLY), slug="regulator_only")
     form = AssignForm()
     try:
         complaint = complaints.assign(complaint_id, optional_id(form.assigned_to.data), by=user)
@@ -195,7 +198,7 @@ def respond(complaint_id: int):
 def close(complaint_id: int):
     """Close an answered complaint (regulators only); it cannot be reopened."""
     user = acting_user()
-    complaints.require_regulator(user)
+    require_role(user, Role.REGULATOR, message=_(complaints.REGULATORS_ONLY), slug="regulator_only")
     form = CloseForm()
     try:
         complaint = complaints.close(complaint_id, by=user)

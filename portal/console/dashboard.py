@@ -1,4 +1,4 @@
-"""The console's first page: the regulators' dashboard (backend.dashboard.figures).
+"""The console's first page: the regulators' dashboard (backend.dashboard.overview).
 
 Every figure is shown as text and tables; the same figures go to the page's charts as a
 JSON data block that static/js/console-dashboard.js draws with the vendored ECharts (the
@@ -11,14 +11,15 @@ from flask import Blueprint, render_template
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from backend.dashboard import figures
+from backend.dashboard.overview import Dashboard, overview
+from backend.inspections.hazards import HAZARD_STATUS_LABELS
 from portal.console.common import NavItem, acting_user
 
 blueprint = Blueprint("dashboard", __name__)
 navigation = [NavItem("console.dashboard.index", _l("总览"), order=0)]
 
 
-def chart_data(dashboard: figures.Dashboard) -> dict:
+def chart_data(dashboard: Dashboard) -> dict:
     """What the charts draw: plain lists of the dashboard's figures, with their labels."""
     from portal import localized  # the portal package imports this module while it loads
 
@@ -49,10 +50,10 @@ def chart_data(dashboard: figures.Dashboard) -> dict:
 def index():
     """Dashboard: workshops on file, inspection coverage, qualification rate, ledger
     completeness, overdue rectifications, cameras online and scans per day."""
-    dashboard = figures.overview(by=acting_user())
+    dashboard = overview(by=acting_user())
     return render_template(
         "console/dashboard/index.html",
         dashboard=dashboard,
         charts=chart_data(dashboard),
-        hazard_status_names=figures.HAZARD_STATUS_NAMES,
+        hazard_status_names=HAZARD_STATUS_LABELS,
     )

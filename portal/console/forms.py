@@ -23,12 +23,9 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired
 
-from backend.registry.filing import (
-    HealthCertificateInput,
-    StaffInput,
-    WorkshopInput,
-)
+from backend.registry.filing import WorkshopInput
 from backend.registry.models import StaffRole
+from backend.registry.staff import HealthCertificateInput, StaffInput
 from portal.console.common import LocalDateField
 
 DEFAULT_AUTHORITY = "漳州市长泰区市场监督管理局"

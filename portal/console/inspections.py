@@ -25,29 +25,55 @@ from flask_wtf.file import FileField
 from wtforms import RadioField, SelectChoice, SelectField, TextAreaField
 
 from backend.accounts.models import Role
+from backend.accounts.permissions import require_role
 from backend.core.errors import ValidationError
+from backend.core.i18n import gettext as _
 from backend.core.time import local_today
 from backend.files.storage import open_file
 from backend.files.uploads import IMAGES
-from backend.inspections import services as service
-from backend.inspections.models import ChecklistItem, InspectionOutcome, ItemResult
-from backend.inspections.services import (
-    HAZARD_STATUS_LABELS,
-    IN_PROGRESS,
-    IN_PROGRESS_LABEL,
+from backend.inspections.checklist import (
     ITEM_GUIDANCE,
     ITEM_LABELS,
-    OUTCOME_LABELS,
     RESULT_LABELS,
-    ConcludeInput,
-    HazardFilter,
-    HazardInput,
-    InspectionFilter,
     ItemInput,
+    record_items,
+)
+from backend.inspections.checks import REGULATORS_ONLY, require_in_progress
+from backend.inspections.conduct import (
+    IN_PROGRESS,
+    IN_PROGRESS_LABEL,
+    OUTCOME_LABELS,
+    ConcludeInput,
+    StartInput,
+    start_inspection,
+)
+from backend.inspections.conduct import conclude as conclude_inspection
+from backend.inspections.hazards import (
+    DEFAULT_DEADLINE_DAYS,
+    HAZARD_STATUS_LABELS,
+    HazardInput,
+    add_hazard,
+    deadline_range,
+    remove_hazard,
+)
+from backend.inspections.listing import (
+    HazardFilter,
+    InspectionFilter,
+    export_inspections,
+    open_workshops,
+    overdue_count,
+    search_inspections,
+    tracked_hazards,
+)
+from backend.inspections.lookup import get_hazard, get_inspection, get_rectification, people_of
+from backend.inspections.models import ChecklistItem, InspectionOutcome, ItemResult
+from backend.inspections.photos import Upload, get_photo
+from backend.inspections.rectifications import (
     RectificationInput,
     ReviewInput,
-    StartInput,
-    Upload,
+    close_hazard,
+    review_rectification,
+    submit_rectification,
 )
 from backend.registry import townships
 from portal.console.common import LocalDateField, NavItem, acting_user, download, refused
@@ -178,7 +204,6 @@ def labels() -> dict:
         "in_progress_label": IN_PROGRESS_LABEL,
         "hazard_labels": HAZARD_STATUS_LABELS,
         "today": local_today(),
-        "overdue_days": service.overdue_days,
         "is_regulator": getattr(acting_user(), "role", None) is Role.REGULATOR,
     }
 
@@ -206,8 +231,8 @@ def _hazard_context(hazard) -> dict:
     """What a page about one hazard shows: the hazard, who acted on it, what may be done."""
     return {
         "hazard": hazard,
-        "people": service.people_of(hazard.inspection),
-        "steps": service.next_steps(hazard),
+        "people": people_of(hazard.inspection),
+        "steps": hazard.next_steps(),
     }
 
 
@@ -224,7 +249,7 @@ def index():
     """Inspections, newest first, filtered by workshop, township, year, outcome, overdue."""
     user = acting_user()
     filters = _filters()
-    page = service.search_inspections(filters, by=user, page=_page_number())
+    page = search_inspections(filters, by=user, page=_page_number())
     year = local_today().year
     return render_template(
         "console/inspections/index.html",
@@ -234,14 +259,14 @@ def index():
         townships=townships.names(),
         years=list(range(year, year - 6, -1)),
         in_progress=IN_PROGRESS,
-        overdue_total=service.overdue_count(by=user),
+        overdue_total=overdue_count(by=user),
     )
 
 
 @blueprint.get("/export.<any(csv, xlsx):fmt>")
 def export(fmt: str):
     """The filtered inspections as a CSV or XLSX file (formulas neutralised)."""
-    data, filename = service.export_inspections(_filters(), fmt, by=acting_user())
+    data, filename = export_inspections(_filters(), fmt, by=acting_user())
     return download(data, filename, fmt)
 
 
@@ -255,28 +280,26 @@ def hazards():
         status=args.get("status", "").strip(),
         overdue="1" if args.get("overdue") == "1" else "",
     )
-    page = service.tracked_hazards(filters, by=user, page=_page_number())
+    page = tracked_hazards(filters, by=user, page=_page_number())
     return render_template(
         "console/inspections/hazards.html",
         page=page,
         filters=filters,
         filter_args={k: v for k, v in vars(filters).items() if v},
         townships=townships.names(),
-        next_steps=service.next_steps,
     )
 
 
 @blueprint.get("/<int:inspection_id>")
 def detail(inspection_id: int):
     """An inspection: its checklist with photos, its hazards and their rectifications."""
-    inspection = service.get_inspection(inspection_id, by=acting_user())
+    inspection = get_inspection(inspection_id, by=acting_user())
     return render_template(
         "console/inspections/detail.html",
         inspection=inspection,
         items={row.item: row for row in inspection.items},
         checklist=list(ChecklistItem),
-        people=service.people_of(inspection),
-        next_steps=service.next_steps,
+        people=people_of(inspection),
         confirm=ConfirmForm(),
     )
 
@@ -284,7 +307,7 @@ def detail(inspection_id: int):
 @blueprint.get("/photos/<int:file_id>")
 def photo(file_id: int):
     """A photo of a checklist item or a rectification, served with its own content type."""
-    stored = service.get_photo(file_id, by=acting_user())
+    stored = get_photo(file_id, by=acting_user())
     inline = stored.content_type in IMAGES
     response = send_file(
         open_file(stored),
@@ -306,11 +329,10 @@ def photo(file_id: int):
 def new():
     """Start an inspection of a workshop (regulators only); ?workshop_id= preselects it."""
     user = acting_user()
-    service.require_regulator(user)
+    require_role(user, Role.REGULATOR, message=_(REGULATORS_ONLY), slug="regulator_only")
     form = StartForm()
     form.workshop_id.choices = [SelectChoice("", _l("— 请选择 —"))] + [
-        SelectChoice(str(w.id), f"{w.registration_no} {w.name}")
-        for w in service.open_workshops(by=user)
+        SelectChoice(str(w.id), f"{w.registration_no} {w.name}") for w in open_workshops(by=user)
     ]
     template_name = "console/inspections/start_form.html"
     if not form.is_submitted():
@@ -322,7 +344,7 @@ def new():
         workshop_id=optional_id(form.workshop_id.data), inspected_on=form.inspected_on.data
     )
     try:
-        inspection = service.start_inspection(data, by=user)
+        inspection = start_inspection(data, by=user)
     except ValidationError as exc:
         return refused(template_name, form, exc.errors)
     flash(_l("已开始检查，请逐项填写检查表。"), "success")
@@ -333,9 +355,9 @@ def new():
 def items(inspection_id: int):
     """The checklist: a result, a note and a photo for each of the seven items."""
     user = acting_user()
-    service.require_regulator(user)
-    inspection = service.get_inspection(inspection_id, by=user)
-    service.require_in_progress(inspection)
+    require_role(user, Role.REGULATOR, message=_(REGULATORS_ONLY), slug="regulator_only")
+    inspection = get_inspection(inspection_id, by=user)
+    require_in_progress(inspection)
     form = ChecklistForm()
     recorded = {row.item: row for row in inspection.items}
     if not form.is_submitted():
@@ -352,7 +374,7 @@ def items(inspection_id: int):
     if not form.is_submitted():
         return render_template(template_name, form=form, **context)
     try:
-        service.record_items(inspection.id, form.findings(), by=user)
+        record_items(inspection.id, form.findings(), by=user)
     except ValidationError as exc:
         return refused(template_name, form, exc.errors, **context)
     flash(_l("检查表已保存。"), "success")
@@ -363,9 +385,9 @@ def items(inspection_id: int):
 def hazard_new(inspection_id: int):
     """List a hazard found in the inspection, with its rectification deadline."""
     user = acting_user()
-    service.require_regulator(user)
-    inspection = service.get_inspection(inspection_id, by=user)
-    service.require_in_progress(inspection)
+    require_role(user, Role.REGULATOR, message=_(REGULATORS_ONLY), slug="regulator_only")
+    inspection = get_inspection(inspection_id, by=user)
+    require_in_progress(inspection)
     form = HazardForm()
     failing = [
         row.item
@@ -375,14 +397,14 @@ def hazard_new(inspection_id: int):
     form.item.choices = [SelectChoice("", _l("— 请选择 —"))] + [
         SelectChoice(item.value, ITEM_LABELS[item]) for item in failing
     ]
-    low, high = service.deadline_range(inspection)
+    low, high = deadline_range(inspection)
     context = {"inspection": inspection, "failing": failing, "low": low, "high": high}
     template_name = "console/inspections/hazard_form.html"
     if not form.is_submitted():
         wanted = request.args.get("item", "")
         form.item.data = wanted if wanted in {i.value for i in failing} else ""
         form.deadline.data = max(
-            inspection.inspected_on + timedelta(days=service.DEFAULT_DEADLINE_DAYS),
+            inspection.inspected_on + timedelta(days=DEFAULT_DEADLINE_DAYS),
             min(local_today() + timedelta(days=1), high),
         )
         return render_template(template_name, form=form, **context)
@@ -393,7 +415,7 @@ def hazard_new(inspection_id: int):
         deadline=form.deadline.data,
     )
     try:
-        service.add_hazard(inspection.id, data, by=user)
+        add_hazard(inspection.id, data, by=user)
     except ValidationError as exc:
         return refused(template_name, form, exc.errors, **context)
     flash(_l("已登记隐患。"), "success")
@@ -404,8 +426,8 @@ def hazard_new(inspection_id: int):
 def hazard_remove(hazard_id: int):
     """Take back a hazard listed by mistake (only before the conclusion)."""
     user = acting_user()
-    service.require_regulator(user)
-    inspection = service.remove_hazard(hazard_id, by=user)
+    require_role(user, Role.REGULATOR, message=_(REGULATORS_ONLY), slug="regulator_only")
+    inspection = remove_hazard(hazard_id, by=user)
     flash(_l("已删除该隐患。"), "success")
     return _to_detail(inspection.id, "hazards")
 
@@ -414,9 +436,9 @@ def hazard_remove(hazard_id: int):
 def conclude(inspection_id: int):
     """Conclude the inspection; its findings then become read-only evidence."""
     user = acting_user()
-    service.require_regulator(user)
-    inspection = service.get_inspection(inspection_id, by=user)
-    service.require_in_progress(inspection)
+    require_role(user, Role.REGULATOR, message=_(REGULATORS_ONLY), slug="regulator_only")
+    inspection = get_inspection(inspection_id, by=user)
+    require_in_progress(inspection)
     form = ConcludeForm()
     if not form.is_submitted():
         failing = any(row.result is ItemResult.NON_COMPLIANT for row in inspection.items)
@@ -434,7 +456,7 @@ def conclude(inspection_id: int):
         return render_template(template_name, form=form, **context)
     data = ConcludeInput(outcome=form.outcome.data or None, summary=form.summary.data or "")
     try:
-        service.conclude(inspection.id, data, by=user)
+        conclude_inspection(inspection.id, data, by=user)
     except ValidationError as exc:
         return refused(template_name, form, exc.errors, **context)
     flash(_l("检查已作出结论。"), "success")
@@ -448,8 +470,8 @@ def conclude(inspection_id: int):
 def rectify(hazard_id: int):
     """Record what the workshop did about a hazard, on its behalf."""
     user = acting_user()
-    service.require_regulator(user)
-    hazard = service.get_hazard(hazard_id, by=user)
+    require_role(user, Role.REGULATOR, message=_(REGULATORS_ONLY), slug="regulator_only")
+    hazard = get_hazard(hazard_id, by=user)
     context = _hazard_context(hazard)
     form = RectificationForm()
     template_name = "console/inspections/rectification_form.html"
@@ -461,7 +483,7 @@ def rectify(hazard_id: int):
         photo=Upload(upload.stream, upload.filename or "") if upload else None,
     )
     try:
-        service.submit_rectification(hazard.id, data, by=user)
+        submit_rectification(hazard.id, data, by=user)
     except ValidationError as exc:
         return refused(template_name, form, exc.errors, **context)
     flash(_l("已登记整改情况，待复查。"), "success")
@@ -472,8 +494,8 @@ def rectify(hazard_id: int):
 def review(rectification_id: int):
     """Accept a rectification, or send it back with a note."""
     user = acting_user()
-    service.require_regulator(user)
-    rectification = service.get_rectification(rectification_id, by=user)
+    require_role(user, Role.REGULATOR, message=_(REGULATORS_ONLY), slug="regulator_only")
+    rectification = get_rectification(rectification_id, by=user)
     hazard = rectification.hazard
     form = ReviewForm()
     template_name = "console/inspections/review_form.html"
@@ -482,7 +504,7 @@ def review(rectification_id: int):
         return render_template(template_name, form=form, **context)
     data = ReviewInput(decision=form.decision.data or None, note=form.note.data or "")
     try:
-        service.review_rectification(rectification.id, data, by=user)
+        review_rectification(rectification.id, data, by=user)
     except ValidationError as exc:
         return refused(template_name, form, exc.errors, **context)
     if data.decision == "accept":
@@ -496,15 +518,15 @@ def review(rectification_id: int):
 def close(hazard_id: int):
     """Close (销号) a hazard whose rectification was accepted."""
     user = acting_user()
-    service.require_regulator(user)
-    hazard = service.get_hazard(hazard_id, by=user)
+    require_role(user, Role.REGULATOR, message=_(REGULATORS_ONLY), slug="regulator_only")
+    hazard = get_hazard(hazard_id, by=user)
     context = _hazard_context(hazard)
     form = ConfirmForm()
     template_name = "console/inspections/close_form.html"
     if not form.is_submitted():
         return render_template(template_name, form=form, **context)
     try:
-        service.close_hazard(hazard.id, by=user)
+        close_hazard(hazard.id, by=user)
     except ValidationError as exc:
         return refused(template_name, form, exc.errors, **context)
     flash(_l("隐患已销号。"), "success")

@@ -22,11 +22,14 @@ from wtforms import SelectChoice, SelectField
 
 from backend.accounts import invites
 from backend.accounts.models import MemberRole, Role
+from backend.accounts.permissions import require_role
 from backend.core.errors import DomainError, ValidationError
+from backend.core.i18n import gettext as _
 from backend.core.time import local_today
 from backend.extensions import db
-from backend.registry import directory, filing
-from backend.registry.filing import RegistryFilter
+from backend.registry import directory, filing, imports, listing, staff
+from backend.registry.checks import REGULATORS_ONLY, STAFF_ONLY
+from backend.registry.listing import RegistryFilter
 from backend.registry.standing import registration_standing
 from portal.console.common import NavItem, acting_user, apply_errors, download, refused
 from portal.console.forms import (
@@ -77,15 +80,15 @@ def index():
     """The registry: every filed workshop, filtered by township, zone, status, product type."""
     user = acting_user()
     filters = _filters()
-    page = filing.search_workshops(filters, by=user, page=_page_number())
+    page = listing.search_workshops(filters, by=user, page=_page_number())
     return render_template(
         "console/registry/index.html",
         page=page,
         filters=filters,
         filter_args={k: v for k, v in vars(filters).items() if v},
-        choices=filing.choices(),
+        choices=listing.choices(),
         today=local_today(),
-        expiring_days=filing.EXPIRING_DAYS,
+        expiring_days=listing.EXPIRING_DAYS,
     )
 
 
@@ -99,7 +102,9 @@ def export(fmt: str):
 @blueprint.get("/template.<any(csv, xlsx):fmt>")
 def template(fmt: str):
     """An empty directory file with the columns an import expects."""
-    filing.require_viewer(acting_user())
+    require_role(
+        acting_user(), Role.REGULATOR, Role.INSPECTOR, message=_(STAFF_ONLY), slug="staff_only"
+    )
     maker = directory.to_xlsx if fmt == "xlsx" else directory.to_csv
     return download(maker([], template=True), f"workshops-template.{fmt}", fmt)
 
@@ -107,7 +112,7 @@ def template(fmt: str):
 def _workshop_form(workshop=None) -> WorkshopForm:
     """The filing form with its choices (and the workshop's values on a first GET)."""
     form = WorkshopForm()
-    form.set_choices(filing.choices())
+    form.set_choices(listing.choices())
     if workshop is not None and not form.is_submitted():
         form.fill_from(workshop)
     return form
@@ -117,7 +122,7 @@ def _workshop_form(workshop=None) -> WorkshopForm:
 def create():
     """File a new workshop (regulators only)."""
     user = acting_user()
-    filing.require_regulator(user)
+    require_role(user, Role.REGULATOR, message=_(REGULATORS_ONLY), slug="regulator_only")
     form = _workshop_form()
     template_name = "console/registry/workshop_form.html"
     if not form.is_submitted():
@@ -142,7 +147,7 @@ def detail(workshop_id: int):
         workshop=workshop,
         transitions=filing.available_transitions(workshop),
         today=local_today(),
-        expiring_days=filing.EXPIRING_DAYS,
+        expiring_days=listing.EXPIRING_DAYS,
         standing=registration_standing(workshop),
     )
 
@@ -151,7 +156,7 @@ def detail(workshop_id: int):
 def edit(workshop_id: int):
     """Correct or update a workshop's filing (regulators only)."""
     user = acting_user()
-    filing.require_regulator(user)
+    require_role(user, Role.REGULATOR, message=_(REGULATORS_ONLY), slug="regulator_only")
     workshop = filing.get_workshop(workshop_id, by=user)
     form = _workshop_form(workshop)
     template_name = "console/registry/workshop_form.html"
@@ -173,7 +178,7 @@ def edit(workshop_id: int):
 def status(workshop_id: int):
     """Suspend, reactivate, cancel or upgrade a workshop (regulators only)."""
     user = acting_user()
-    filing.require_regulator(user)
+    require_role(user, Role.REGULATOR, message=_(REGULATORS_ONLY), slug="regulator_only")
     workshop = filing.get_workshop(workshop_id, by=user)
     transitions = filing.available_transitions(workshop)
     form = StatusForm()
@@ -204,14 +209,14 @@ def status(workshop_id: int):
 def staff_new(workshop_id: int):
     """Add a person to the workshop's staff (regulators only)."""
     user = acting_user()
-    filing.require_regulator(user)
+    require_role(user, Role.REGULATOR, message=_(REGULATORS_ONLY), slug="regulator_only")
     workshop = filing.get_workshop(workshop_id, by=user)
     form = StaffForm()
     template_name = "console/registry/staff_form.html"
     if not form.validate_on_submit():
         return render_template(template_name, form=form, workshop=workshop, person=None)
     try:
-        filing.add_staff(workshop.id, form.to_input(), by=user)
+        staff.add_staff(workshop.id, form.to_input(), by=user)
     except ValidationError as exc:
         return refused(template_name, form, exc.errors, workshop=workshop, person=None)
     flash(_l("已添加人员。"), "success")
@@ -222,8 +227,8 @@ def staff_new(workshop_id: int):
 def staff_edit(staff_id: int):
     """Change a staff member's details or mark them as having left (regulators only)."""
     user = acting_user()
-    filing.require_regulator(user)
-    person = filing.get_staff(staff_id, by=user)
+    require_role(user, Role.REGULATOR, message=_(REGULATORS_ONLY), slug="regulator_only")
+    person = staff.get_staff(staff_id, by=user)
     form = StaffForm(obj=person if request.method == "GET" else None)
     if request.method == "GET":
         form.role.data = person.role.value
@@ -232,7 +237,7 @@ def staff_edit(staff_id: int):
     if not form.validate_on_submit():
         return render_template(template_name, form=form, **context)
     try:
-        filing.update_staff(person.id, form.to_input(), by=user)
+        staff.update_staff(person.id, form.to_input(), by=user)
     except ValidationError as exc:
         return refused(template_name, form, exc.errors, **context)
     flash(_l("已保存修改。"), "success")
@@ -243,8 +248,8 @@ def staff_edit(staff_id: int):
 def certificate_new(staff_id: int):
     """Record a staff member's health certificate (regulators only)."""
     user = acting_user()
-    filing.require_regulator(user)
-    person = filing.get_staff(staff_id, by=user)
+    require_role(user, Role.REGULATOR, message=_(REGULATORS_ONLY), slug="regulator_only")
+    person = staff.get_staff(staff_id, by=user)
     form = HealthCertificateForm()
     template_name = "console/registry/certificate_form.html"
     context = {"workshop": person.workshop, "person": person}
@@ -253,7 +258,7 @@ def certificate_new(staff_id: int):
     if not form.validate():  # a date that could not be read
         return render_template(template_name, form=form, **context), 422
     try:
-        filing.add_health_certificate(person.id, form.to_input(), by=user)
+        staff.add_health_certificate(person.id, form.to_input(), by=user)
     except ValidationError as exc:
         return refused(template_name, form, exc.errors, **context)
     flash(_l("已登记健康证。"), "success")
@@ -264,7 +269,7 @@ def certificate_new(staff_id: int):
 def import_directory():
     """Import a directory file: checked row by row, written only when every row passes."""
     user = acting_user()
-    filing.require_regulator(user)
+    require_role(user, Role.REGULATOR, message=_(REGULATORS_ONLY), slug="regulator_only")
     form = ImportForm()
     template_name = "console/registry/import.html"
     if not form.validate_on_submit():
@@ -274,7 +279,7 @@ def import_directory():
         form.file.errors = [str(_l("请选择要导入的 CSV 或 XLSX 文件。"))]
         return render_template(template_name, form=form, report=None), 422
     try:
-        report = directory.import_directory(upload.stream, upload.filename, by=user)
+        report = imports.import_directory(upload.stream, upload.filename, by=user)
     except ValidationError as exc:
         db.session.rollback()
         apply_errors(form, exc.errors)
@@ -288,7 +293,7 @@ def import_confirm():
     user = acting_user()
     confirm = ImportConfirmForm()
     try:
-        report = directory.import_valid_rows(confirm.token.data or "", by=user)
+        report = imports.import_valid_rows(confirm.token.data or "", by=user)
     except ValidationError as exc:
         db.session.rollback()
         form = ImportForm()
@@ -297,7 +302,7 @@ def import_confirm():
     return _report(ImportForm(formdata=None), report)
 
 
-def _report(form: ImportForm, report: directory.ImportReport):
+def _report(form: ImportForm, report: imports.ImportReport):
     """Commit what was imported (if anything) and show the row-by-row report."""
     if report.imported:
         flash(_l("已导入 %(count)d 个作坊。", count=report.imported), "success")
@@ -335,7 +340,7 @@ class InviteForm(FlaskForm):
 def invite(workshop_id: int):
     """Issue a one-time invite code for an operator of the workshop (regulators only)."""
     user = acting_user()
-    filing.require_regulator(user)
+    require_role(user, Role.REGULATOR, message=_(REGULATORS_ONLY), slug="regulator_only")
     workshop = filing.get_workshop(workshop_id, by=user)
     form = InviteForm()
     template_name = "console/registry/invite.html"

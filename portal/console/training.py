@@ -18,11 +18,19 @@ from wtforms import (
 )
 
 from backend.accounts.models import Role
+from backend.accounts.permissions import require_role
 from backend.core.errors import ValidationError
+from backend.core.i18n import gettext as _
 from backend.core.time import local_today
 from backend.extensions import db
-from backend.training import services as training
-from backend.training.services import AttendanceInput, TrainingInput
+from backend.training import history, listing, sessions
+from backend.training.attendance import (
+    AttendanceInput,
+    attendance_sheet,
+    record_attendance,
+    workshop_choices,
+)
+from backend.training.sessions import REGULATORS_ONLY, TrainingInput
 from portal.console.common import LocalDateField, NavItem, acting_user, apply_errors, refused
 from portal.console.forms import optional_id
 
@@ -40,23 +48,23 @@ class TrainingForm(FlaskForm):
     title = StringField(_l("培训名称"))
     topics = SelectMultipleField(
         _l("培训主题"),
-        choices=[SelectChoice(topic) for topic in training.SUGGESTED_TOPICS],
+        choices=[SelectChoice(topic) for topic in sessions.SUGGESTED_TOPICS],
         validate_choice=False,
     )
     other_topics = StringField(_l("其他主题"))
     held_on = LocalDateField(_l("培训日期"))
-    organiser = StringField(_l("主办单位"), default=training.DEFAULT_ORGANISER)
+    organiser = StringField(_l("主办单位"), default=sessions.DEFAULT_ORGANISER)
     location = StringField(_l("地点"))
     hours = StringField(_l("学时"), default="2", render_kw={"inputmode": "numeric"})
     content = TextAreaField(_l("培训内容"))
 
     def fill_from(self, session) -> None:
         """Put a recorded session's values into the form (for editing)."""
-        topics = training.split_topics(session.topics)
+        topics = sessions.split_topics(session.topics)
         self.title.data = session.title
-        self.topics.data = [t for t in topics if t in training.SUGGESTED_TOPICS]
-        self.other_topics.data = training.TOPIC_SEPARATOR.join(
-            t for t in topics if t not in training.SUGGESTED_TOPICS
+        self.topics.data = [t for t in topics if t in sessions.SUGGESTED_TOPICS]
+        self.other_topics.data = sessions.TOPIC_SEPARATOR.join(
+            t for t in topics if t not in sessions.SUGGESTED_TOPICS
         )
         self.held_on.data = session.held_on
         self.organiser.data = session.organiser
@@ -99,7 +107,7 @@ def _year() -> int | None:
     text = request.args.get("year", "").strip()
     if text == "all":
         return None
-    if text.isdigit() and len(text) == 4 and training.EARLIEST.year <= int(text) <= 2100:
+    if text.isdigit() and len(text) == 4 and sessions.EARLIEST.year <= int(text) <= 2100:
         return int(text)
     return local_today().year
 
@@ -111,10 +119,10 @@ def index():
     year = _year()
     return render_template(
         "console/training/index.html",
-        rows=training.list_trainings(by=user, year=year),
+        rows=listing.list_trainings(by=user, year=year),
         year=year,
-        years=training.years(by=user),
-        summary=training.year_summary(year or local_today().year, by=user),
+        years=listing.years(by=user),
+        summary=listing.year_summary(year or local_today().year, by=user),
     )
 
 
@@ -122,18 +130,18 @@ def index():
 def create():
     """Record a training session (regulators only)."""
     user = acting_user()
-    training.require_regulator(user)
+    require_role(user, Role.REGULATOR, message=_(REGULATORS_ONLY), slug="regulator_only")
     form = TrainingForm()
     template_name = "console/training/form.html"
-    context = {"session": None, "latest": training.latest_date()}
+    context = {"session": None, "latest": sessions.latest_date()}
     if not form.is_submitted():
         return render_template(template_name, form=form, **context)
     data = form.to_input()
     if not form.validate():  # a date that could not be read
-        errors, _values = training.check_training(data)
+        errors, _values = sessions.check_training(data)
         return refused(template_name, form, errors, **context)
     try:
-        session = training.create_training(data, by=user)
+        session = sessions.create_training(data, by=user)
     except ValidationError as exc:
         return refused(template_name, form, exc.errors, **context)
     flash(_l("已登记培训“%(title)s”。", title=session.title), "success")
@@ -145,7 +153,7 @@ def detail(training_id: int):
     """A session: its topics and who of which workshop attended and passed."""
     return render_template(
         "console/training/detail.html",
-        detail=training.training_detail(training_id, by=acting_user()),
+        detail=listing.training_detail(training_id, by=acting_user()),
         today=local_today(),
     )
 
@@ -154,20 +162,20 @@ def detail(training_id: int):
 def edit(training_id: int):
     """Correct a session's details (regulators only)."""
     user = acting_user()
-    training.require_regulator(user)
-    session = training.get_training(training_id, by=user)
+    require_role(user, Role.REGULATOR, message=_(REGULATORS_ONLY), slug="regulator_only")
+    session = sessions.get_training(training_id, by=user)
     form = TrainingForm()
     template_name = "console/training/form.html"
-    context = {"session": session, "latest": training.latest_date()}
+    context = {"session": session, "latest": sessions.latest_date()}
     if not form.is_submitted():
         form.fill_from(session)
         return render_template(template_name, form=form, **context)
     data = form.to_input()
     if not form.validate():
-        errors, _values = training.check_training(data)
+        errors, _values = sessions.check_training(data)
         return refused(template_name, form, errors, **context)
     try:
-        training.update_training(session.id, data, by=user)
+        sessions.update_training(session.id, data, by=user)
     except ValidationError as exc:
         return refused(template_name, form, exc.errors, **context)
     flash(_l("已保存修改。"), "success")
@@ -178,16 +186,16 @@ def edit(training_id: int):
 def attendance(training_id: int):
     """Record a workshop's attendance: choose the workshop, tick its staff (regulators only)."""
     user = acting_user()
-    training.require_regulator(user)
-    session = training.get_training(training_id, by=user)
+    require_role(user, Role.REGULATOR, message=_(REGULATORS_ONLY), slug="regulator_only")
+    session = sessions.get_training(training_id, by=user)
     form = AttendanceForm()
     template_name = "console/training/attendance.html"
-    workshops = training.workshop_choices(by=user)
+    workshops = workshop_choices(by=user)
     if not form.is_submitted():
         workshop_id = optional_id(request.args.get("workshop_id"))
         sheet = None
         if workshop_id is not None:
-            sheet = training.attendance_sheet(session.id, workshop_id, by=user)
+            sheet = attendance_sheet(session.id, workshop_id, by=user)
             form.workshop_id.data = str(sheet.workshop.id)
             form.attended.data = [str(line.staff.id) for line in sheet.lines if line.attended]
             form.passed.data = [str(line.staff.id) for line in sheet.lines if line.passed]
@@ -196,14 +204,14 @@ def attendance(training_id: int):
         )
     data = form.to_input()
     try:
-        training.record_attendance(session.id, data, by=user)
+        record_attendance(session.id, data, by=user)
     except ValidationError as exc:
         db.session.rollback()
         apply_errors(form, exc.errors)
         flash(_l("提交的信息有误，请按提示修改，未保存任何内容。"), "error")
         sheet = None
         if "workshop_id" not in exc.errors and data.workshop_id is not None:
-            sheet = training.attendance_sheet(session.id, data.workshop_id, by=user)
+            sheet = attendance_sheet(session.id, data.workshop_id, by=user)
         page = render_template(
             template_name, form=form, session=session, sheet=sheet, workshops=workshops
         )
@@ -217,7 +225,7 @@ def workshop(workshop_id: int):
     """A workshop's training history: sessions attended, and each person's totals."""
     return render_template(
         "console/training/workshop.html",
-        history=training.workshop_history(workshop_id, by=acting_user()),
+        history=history.workshop_history(workshop_id, by=acting_user()),
     )
 
 
@@ -226,5 +234,5 @@ def staff(staff_id: int):
     """A staff member's trainings, with sessions attended and hours."""
     return render_template(
         "console/training/staff.html",
-        history=training.staff_history(staff_id, by=acting_user()),
+        history=history.staff_history(staff_id, by=acting_user()),
     )

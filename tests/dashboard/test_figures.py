@@ -23,7 +23,15 @@ from backend.cameras.models import Camera, CameraArea
 from backend.codes.models import ScanChannel, ScanEvent, UnitCode
 from backend.core.errors import Forbidden
 from backend.core.time import SHANGHAI, local_today
-from backend.dashboard import figures
+from backend.dashboard.cameras import cameras_online
+from backend.dashboard.completeness import ledger_completeness, ledger_days
+from backend.dashboard.coverage import inspection_coverage
+from backend.dashboard.days import Ratio
+from backend.dashboard.overdue import overdue_rectifications
+from backend.dashboard.overview import overview
+from backend.dashboard.qualification import qualification_rate
+from backend.dashboard.scans import scans_per_day
+from backend.dashboard.workshops import registry_figures
 from backend.inspections.models import ChecklistItem, Hazard, HazardStatus, Inspection
 from backend.ledgers import checklist
 from backend.ledgers.chain import append_entry
@@ -383,7 +391,7 @@ def district(db) -> District:
 
 
 def test_registry_figures(district):
-    result = figures.registry_figures(FIXED_TODAY)
+    result = registry_figures(FIXED_TODAY)
     # 6 workshops, 1 cancelled: 5 on file (四大桶, 内坊, 停产, 枋洋, 岩溪).
     assert result.filed == 5
     # In the zone and not cancelled: 四大桶, 内坊, 停产 (已注销 is in the zone but cancelled).
@@ -402,18 +410,18 @@ def test_registry_figures(district):
 
 
 def test_inspection_coverage_counts_workshops_inspected_since_1_january(district):
-    coverage = figures.inspection_coverage(FIXED_TODAY.year)
+    coverage = inspection_coverage(FIXED_TODAY.year)
     # Whole: the 5 workshops on file. Part: 四大桶 (1 January) and 停产 (two inspections,
     # counted once). 内坊 was inspected on 31 December last year only; the cancelled
     # workshop's inspection is outside the count; 枋洋 and 岩溪 were never inspected.
     assert (coverage.part, coverage.whole) == (2, 5)
     assert coverage.percent == 40.0
     # Last year: only 内坊's 31 December inspection.
-    assert figures.inspection_coverage(FIXED_TODAY.year - 1) == figures.Ratio(1, 5)
+    assert inspection_coverage(FIXED_TODAY.year - 1) == Ratio(1, 5)
 
 
 def test_qualification_rate_counts_final_lab_verdicts_of_this_year(district):
-    rate = figures.qualification_rate(FIXED_TODAY.year)
+    rate = qualification_rate(FIXED_TODAY.year)
     # Judged: S1 (all pass), S2 (its fail superseded by a pass), S3 (one fail), S4 (a pass
     # superseded by a fail). Left out: S5 still testing, S6 and S7 rapid screens, S8
     # sampled 23:30 on 31 December last year, S9 with a pending item, S10 without results.
@@ -422,16 +430,16 @@ def test_qualification_rate_counts_final_lab_verdicts_of_this_year(district):
     assert rate.overall.percent == 50.0 and rate.failed == 2
     by_code = {c.code: c for c in rate.by_category}
     assert list(by_code) == ["bean_products", "huangjiu"]
-    assert by_code["huangjiu"].qualified == figures.Ratio(2, 2)  # S1, S2
-    assert by_code["bean_products"].qualified == figures.Ratio(0, 2)  # S3, S4
+    assert by_code["huangjiu"].qualified == Ratio(2, 2)  # S1, S2
+    assert by_code["bean_products"].qualified == Ratio(0, 2)  # S3, S4
     assert by_code["bean_products"].failed == 2 and by_code["bean_products"].name_zh == "豆制品"
     # Last year: S8 only, which failed.
-    last = figures.qualification_rate(FIXED_TODAY.year - 1)
-    assert last.overall == figures.Ratio(0, 1)
+    last = qualification_rate(FIXED_TODAY.year - 1)
+    assert last.overall == Ratio(0, 1)
 
 
 def test_ledger_completeness_over_the_last_7_and_30_finished_days(district):
-    rows = figures.ledger_completeness(FIXED_TODAY)
+    rows = ledger_completeness(FIXED_TODAY)
     # Listed: the zone workshops that produce, 四大桶 (active) and 内坊 (upgraded); the
     # suspended and cancelled zone workshops owe nothing, 枋洋 is outside the zone.
     assert [r.name for r in rows] == ["四大桶红曲酒坊", "内坊豆腐"]
@@ -440,20 +448,20 @@ def test_ledger_completeness_over_the_last_7_and_30_finished_days(district):
     # 5 ✗ (check corrected to list nobody), 4 ✓ and 3 ✓ (batch B1 open: production each
     # day, the additive entry of day 4 covers both), 2 ✗ (shipment without sale entry),
     # 1 ✓ (Lin named without id; hand-made batch B2 recorded) → 5 of 7.
-    assert sidatong.last_7 == figures.Ratio(5, 7)
+    assert sidatong.last_7 == Ratio(5, 7)
     # Days 30..8: 9 ✓ and 8 ✓ (Wang's certificate ended), 10 ✗ (Wang still on duty, not
     # checked), 11 ✓ (both), 12 ✗ (Wang's id given as text), 13..30 nothing → 3 more: 8/30.
-    assert sidatong.last_30 == figures.Ratio(8, 30)
+    assert sidatong.last_30 == Ratio(8, 30)
     # 内坊 cleans on days 0, 1, 2, 3, 20, 30, 31: days 1-3 of the last 7 (today is not
     # over and so not counted); 1-3, 20 and 30 of the last 30 (31 is before them).
-    assert neifang.last_7 == figures.Ratio(3, 7)
-    assert neifang.last_30 == figures.Ratio(5, 30)
+    assert neifang.last_7 == Ratio(3, 7)
+    assert neifang.last_30 == Ratio(5, 30)
     assert neifang.last_30.percent == 16.7
 
 
 def test_ledger_days_agree_with_the_checklist_day_by_day(district):
     first, last = FIXED_TODAY - timedelta(days=30), FIXED_TODAY - timedelta(days=1)
-    days = figures.ledger_days(first, last)
+    days = ledger_days(first, last)
     assert len(days) == 2 * 30  # two producing zone workshops, 30 days each
     for workshop_id, day, complete in days:
         assert complete == checklist.today(workshop_id, day).complete, (workshop_id, day)
@@ -467,7 +475,7 @@ def test_ledger_days_agree_with_the_checklist_day_by_day(district):
 
 
 def test_overdue_rectifications_are_open_hazards_past_their_deadline(district):
-    overdue = figures.overdue_rectifications(FIXED_TODAY)
+    overdue = overdue_rectifications(FIXED_TODAY)
     # 5 hazards: 1 day overdue (open), 10 days (rectifying), due today (not overdue yet),
     # due in 3 days, closed → 2 overdue, the oldest deadline first.
     assert overdue.count == 2
@@ -477,12 +485,12 @@ def test_overdue_rectifications_are_open_hazards_past_their_deadline(district):
     ]
     assert overdue.hazards[0].item_name == "环境卫生"
     # The count covers all of them even when the list is cut short.
-    cut = figures.overdue_rectifications(FIXED_TODAY, limit=1)
+    cut = overdue_rectifications(FIXED_TODAY, limit=1)
     assert cut.count == 2 and len(cut.hazards) == 1
 
 
 def test_cameras_online_now(district):
-    cameras = figures.cameras_online()
+    cameras = cameras_online()
     # Counted: 四大桶's 3 and 内坊's 1 (the cancelled workshop's camera is not).
     # Enabled: 四大桶's 3. Online: 四大桶's 2 live ones; 内坊's is live but switched off.
     assert (cameras.online, cameras.enabled, cameras.total) == (2, 3, 4)
@@ -490,7 +498,7 @@ def test_cameras_online_now(district):
 
 
 def test_scans_per_day_follow_the_beijing_date(district):
-    days = figures.scans_per_day(FIXED_TODAY)
+    days = scans_per_day(FIXED_TODAY)
     assert len(days) == 30
     assert days[0].day == FIXED_TODAY - timedelta(days=29) and days[-1].day == FIXED_TODAY
     counts = {(FIXED_TODAY - d.day).days: d.scans for d in days if d.scans}
@@ -501,11 +509,11 @@ def test_scans_per_day_follow_the_beijing_date(district):
 
 
 def test_an_empty_district_gives_zeros_and_no_rates(db):
-    dashboard = figures.overview(by=console_user(), today=FIXED_TODAY)
+    dashboard = overview(by=console_user(), today=FIXED_TODAY)
     assert (
         dashboard.registry.filed == 0 and dashboard.registry.by_status[WorkshopStatus.ACTIVE] == 0
     )
-    assert dashboard.coverage == figures.Ratio(0, 0) and dashboard.coverage.rate is None
+    assert dashboard.coverage == Ratio(0, 0) and dashboard.coverage.rate is None
     assert dashboard.qualification.overall.percent is None
     assert dashboard.qualification.by_category == []
     assert dashboard.ledgers == []
@@ -516,10 +524,10 @@ def test_an_empty_district_gives_zeros_and_no_rates(db):
 
 def test_only_regulators_and_inspectors_see_the_dashboard(db):
     for role in (Role.REGULATOR, Role.INSPECTOR):
-        assert figures.overview(by=console_user(role), today=FIXED_TODAY).today == FIXED_TODAY
+        assert overview(by=console_user(role), today=FIXED_TODAY).today == FIXED_TODAY
     for user in (console_user(Role.OPERATOR), None):
         with pytest.raises(Forbidden):
-            figures.overview(by=user)
+            overview(by=user)
 
 
 # -- the page ------------------------------------------------------------------------------

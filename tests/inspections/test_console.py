@@ -21,7 +21,10 @@ from backend.accounts.models import Role
 from backend.audit.models import AuditLog
 from backend.core.time import local_today
 from backend.files.models import StoredFile
-from backend.inspections import services as service
+from backend.inspections import conduct
+from backend.inspections.checklist import ItemInput, record_items
+from backend.inspections.conduct import ConcludeInput, StartInput, start_inspection
+from backend.inspections.hazards import HazardInput, add_hazard
 from backend.inspections.models import (
     ChecklistItem,
     Hazard,
@@ -31,13 +34,7 @@ from backend.inspections.models import (
     InspectionOutcome,
     Rectification,
 )
-from backend.inspections.services import (
-    ConcludeInput,
-    HazardInput,
-    ItemInput,
-    RectificationInput,
-    StartInput,
-)
+from backend.inspections.rectifications import RectificationInput, submit_rectification
 from backend.registry.models import WorkshopStatus
 from tests.factories import RegulatorFactory, WorkshopFactory
 from tests.support.console import csrf_token, logged_in, submit, text
@@ -105,22 +102,20 @@ def inspected(workshop, by, *, days_ago=0, hazard=True, summary="限期整改") 
     """A concluded inspection made through the service; with a sanitation hazard (deadline
     15 days after the visit) unless *hazard* is false."""
     day = local_today() - timedelta(days=days_ago)
-    inspection = service.start_inspection(
-        StartInput(workshop_id=workshop.id, inspected_on=day), by=by
-    )
+    inspection = start_inspection(StartInput(workshop_id=workshop.id, inspected_on=day), by=by)
     findings = {item: ItemInput(result="compliant") for item in ChecklistItem}
     if hazard:
         findings[ChecklistItem.SANITATION] = ItemInput(result="non_compliant", note="地面积水")
-    service.record_items(inspection.id, findings, by=by)
+    record_items(inspection.id, findings, by=by)
     found = None
     if hazard:
-        found = service.add_hazard(
+        found = add_hazard(
             inspection.id,
             HazardInput(item="sanitation", description="排水沟加盖", deadline=day + timedelta(15)),
             by=by,
         )
     outcome = "rectify" if hazard else "satisfactory"
-    service.conclude(inspection.id, ConcludeInput(outcome=outcome, summary=summary), by=by)
+    conduct.conclude(inspection.id, ConcludeInput(outcome=outcome, summary=summary), by=by)
     return inspection, found
 
 
@@ -320,10 +315,10 @@ def test_a_regulator_inspects_and_follows_up_to_closing(client, db, setting, upl
 
 def test_a_hazard_listed_by_mistake_is_removed_before_the_conclusion(client, db, setting):
     user = logged_in(client)
-    inspection = service.start_inspection(
+    inspection = start_inspection(
         StartInput(workshop_id=setting["wine"].id, inspected_on=local_today()), by=user
     )
-    service.record_items(
+    record_items(
         inspection.id,
         {
             item: ItemInput(
@@ -333,7 +328,7 @@ def test_a_hazard_listed_by_mistake_is_removed_before_the_conclusion(client, db,
         },
         by=user,
     )
-    hazard = service.add_hazard(
+    hazard = add_hazard(
         inspection.id,
         HazardInput(item="sanitation", description="x", deadline=local_today() + timedelta(3)),
         by=user,
@@ -347,7 +342,7 @@ def test_a_hazard_listed_by_mistake_is_removed_before_the_conclusion(client, db,
 
 def test_a_satisfactory_inspection_through_the_pages(client, db, setting):
     logged_in(client)
-    inspection = service.start_inspection(
+    inspection = start_inspection(
         StartInput(workshop_id=setting["tofu"].id, inspected_on=local_today()),
         by=setting["colleague"],
     )
@@ -363,7 +358,7 @@ def test_a_satisfactory_inspection_through_the_pages(client, db, setting):
 def test_seven_photos_may_exceed_the_single_upload_limit_together(client, db, setting, app):
     """Two near-limit photos pass the request's size limit and are judged one by one."""
     user = logged_in(client)
-    inspection = service.start_inspection(
+    inspection = start_inspection(
         StartInput(workshop_id=setting["wine"].id, inspected_on=local_today()), by=user
     )
     page = f"{BASE}/{inspection.id}/items"
@@ -418,7 +413,7 @@ def test_a_new_inspection_refuses_bad_input(client, db, setting, fields, field, 
 @pytest.fixture()
 def running(db, setting):
     """An inspection in progress of the wine workshop."""
-    return service.start_inspection(
+    return start_inspection(
         StartInput(workshop_id=setting["wine"].id, inspected_on=local_today()),
         by=setting["colleague"],
     )
@@ -486,7 +481,7 @@ def test_a_hazard_refuses_bad_input(client, db, running, fields, field, message)
     user = logged_in(client)
     findings = {item: ItemInput(result="compliant") for item in ChecklistItem}
     findings[ChecklistItem.SANITATION] = ItemInput(result="non_compliant", note="积水")
-    service.record_items(running.id, findings, by=user)
+    record_items(running.id, findings, by=user)
     data = {
         "item": "sanitation",
         "description": "排水沟加盖",
@@ -505,7 +500,7 @@ def test_a_hazard_refuses_bad_input(client, db, running, fields, field, message)
 def test_the_conclusion_refuses_what_the_findings_contradict(client, db, setting):
     logged_in(client)
     inspection, _ = (None, None)
-    inspection = service.start_inspection(
+    inspection = start_inspection(
         StartInput(workshop_id=setting["wine"].id, inspected_on=local_today()),
         by=setting["colleague"],
     )
@@ -515,7 +510,7 @@ def test_the_conclusion_refuses_what_the_findings_contradict(client, db, setting
     assert "全部 7 个项目" in field_error(text(response), "outcome")
     findings = {item: ItemInput(result="compliant") for item in ChecklistItem}
     findings[ChecklistItem.ADDITIVES] = ItemInput(result="non_compliant", note="未专柜存放")
-    service.record_items(inspection.id, findings, by=setting["colleague"])
+    record_items(inspection.id, findings, by=setting["colleague"])
     response = submit(client, page, {"outcome": "satisfactory"})
     assert response.status_code == 422
     assert "不能为“符合”" in field_error(text(response), "outcome")
@@ -545,7 +540,7 @@ def test_rectification_review_and_closing_refuse_bad_input(client, db, setting):
     response = submit(client, f"{BASE}/hazards/{hazard.id}/close", {})
     assert response.status_code == 422
     assert "通过复查后才能销号" in text(response)
-    rectification = service.submit_rectification(
+    rectification = submit_rectification(
         hazard.id, RectificationInput(description="ok"), by=setting["colleague"]
     )
     review = f"{BASE}/rectifications/{rectification.id}/review"
@@ -660,16 +655,16 @@ def test_the_xlsx_export_keeps_dates_and_texts(client, setting):
 
 def test_an_inspector_reads_everything(client, setting, uploads):
     colleague = setting["colleague"]
-    inspection = service.start_inspection(
+    inspection = start_inspection(
         StartInput(workshop_id=setting["wine"].id, inspected_on=local_today()), by=colleague
     )
-    from backend.inspections.services import Upload
+    from backend.inspections.photos import Upload
 
     findings = {item: ItemInput(result="compliant") for item in ChecklistItem}
     findings[ChecklistItem.SANITATION] = ItemInput(
         result="compliant", photo=Upload(io.BytesIO(png()), "a.png")
     )
-    service.record_items(inspection.id, findings, by=colleague)
+    record_items(inspection.id, findings, by=colleague)
     photo_id = inspection.items[1].photo_file_id
     logged_in(client, Role.INSPECTOR)
     for url in (
@@ -687,19 +682,19 @@ def test_an_inspector_reads_everything(client, setting, uploads):
 
 def test_an_inspector_gets_403_on_every_write_and_nothing_changes(client, db, setting):
     colleague = setting["colleague"]
-    running = service.start_inspection(
+    running = start_inspection(
         StartInput(workshop_id=setting["tofu"].id, inspected_on=local_today()), by=colleague
     )
     findings = {item: ItemInput(result="compliant") for item in ChecklistItem}
     findings[ChecklistItem.SANITATION] = ItemInput(result="non_compliant", note="积水")
-    service.record_items(running.id, findings, by=colleague)
-    draft_hazard = service.add_hazard(
+    record_items(running.id, findings, by=colleague)
+    draft_hazard = add_hazard(
         running.id,
         HazardInput(item="sanitation", description="x", deadline=local_today() + timedelta(5)),
         by=colleague,
     )
     done, hazard = inspected(setting["wine"], colleague)
-    rectification = service.submit_rectification(
+    rectification = submit_rectification(
         hazard.id, RectificationInput(description="ok"), by=colleague
     )
     logged_in(client, Role.INSPECTOR)

@@ -14,7 +14,7 @@ from backend.accounts.models import Role
 from backend.audit.models import AuditLog
 from backend.core.errors import Forbidden
 from backend.core.time import local_today
-from backend.registry import filing
+from backend.registry import filing, listing
 from backend.registry.models import (
     HealthCertificate,
     Staff,
@@ -550,7 +550,7 @@ def test_services_refuse_anyone_but_a_regulator(db, setting):
         with pytest.raises(Forbidden):
             filing.file_workshop(filing.WorkshopInput(), by=user)
     with pytest.raises(Forbidden):
-        filing.search_workshops(filing.RegistryFilter(), by=operator)
+        listing.search_workshops(listing.RegistryFilter(), by=operator)
 
 
 def test_home_page_counts_the_registry(client, db, setting):
@@ -560,7 +560,7 @@ def test_home_page_counts_the_registry(client, db, setting):
     )
     WorkshopFactory(cert_valid_until=local_today() + timedelta(days=5), zone=None)
     logged_in(client)
-    summary = filing.summary(by=console_user())
+    summary = listing.summary(by=console_user())
     assert (summary.filed, summary.in_zone, summary.upgraded, summary.suspended) == (4, 2, 1, 1)
     assert summary.cert_expiring == 1
     page = text(client.get("/console/"))

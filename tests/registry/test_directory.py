@@ -16,7 +16,7 @@ from backend.accounts.models import Role
 from backend.audit.models import AuditLog
 from backend.core import spreadsheets
 from backend.core.time import local_today
-from backend.registry import directory
+from backend.registry import imports
 from backend.registry.models import Workshop, WorkshopStatus, WorkshopStatusChange
 from tests.factories import BrandFactory, ProductCategoryFactory, WorkshopFactory, ZoneFactory
 from tests.support.console import logged_in, submit, text
@@ -473,12 +473,12 @@ def test_neutralise_and_its_inverse():
 
 
 def test_dates_people_write(setting):
-    assert directory.parse_date("2024-01-31") == date(2024, 1, 31)
-    assert directory.parse_date("2024/1/31") == date(2024, 1, 31)
-    assert directory.parse_date("2024.01.31") == date(2024, 1, 31)
-    assert directory.parse_date("2024年1月31日") == date(2024, 1, 31)
-    assert directory.parse_date("20240131") == date(2024, 1, 31)
-    assert directory.parse_date("") is None
+    assert imports.parse_date("2024-01-31") == date(2024, 1, 31)
+    assert imports.parse_date("2024/1/31") == date(2024, 1, 31)
+    assert imports.parse_date("2024.01.31") == date(2024, 1, 31)
+    assert imports.parse_date("2024年1月31日") == date(2024, 1, 31)
+    assert imports.parse_date("20240131") == date(2024, 1, 31)
+    assert imports.parse_date("") is None
     for bad in ("31/01/2024", "2024-02-30", "tomorrow", str(local_today() + timedelta(1)) + "x"):
         with pytest.raises(ValueError):
-            directory.parse_date(bad)
+            imports.parse_date(bad)
