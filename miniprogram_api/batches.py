@@ -13,9 +13,8 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from backend.batches import operations
-from backend.batches.models import BatchState
+from backend.batches.models import STATE_NAMES_ZH, BatchState
 from backend.batches.schemas import BatchStateSchema, OpenBatchSchema
-from backend.batches.states import STATE_NAMES_ZH
 from backend.core.i18n import gettext as _
 from backend.ledgers.schemas import AdditiveBodySchema
 from backend.rules import additives

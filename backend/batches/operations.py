@@ -33,14 +33,10 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from backend.accounts.access import (
-    require_operator,
-    require_reader,
-    require_supervisor,
-)
-from backend.accounts.models import User
-from backend.batches.models import AdditiveUse, Batch, BatchInput, BatchState
-from backend.batches.states import STATE_NAMES_ZH, change_state
+from backend.accounts.models import Role, User
+from backend.accounts.permissions import require_operator, require_reader, require_role
+from backend.batches.models import STATE_NAMES_ZH, AdditiveUse, Batch, BatchInput, BatchState
+from backend.batches.states import change_state
 from backend.core.errors import Conflict, NotFound, ValidationError
 from backend.core.pages import Page
 from backend.core.time import local_today, utcnow
@@ -437,7 +433,12 @@ def move_batch(batch: Batch, user: User, data: dict) -> Batch:
     if supervisory:
         # One set of rules for holds: backend.samples.services (regulators by hand; lifting a
         # hold only once the lab has answered every screen).
-        require_supervisor(user)
+        require_role(
+            user,
+            Role.REGULATOR,
+            message=_("暂控、召回和解除暂控只能由监管人员操作。"),
+            slug="regulators_only",
+        )
         action = {
             S.HELD: sampling.hold_batch,
             S.RECALLED: sampling.recall_batch,

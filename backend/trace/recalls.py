@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from backend.accounts.models import User
 from backend.audit.log import record
 from backend.batches.models import Batch, BatchState
-from backend.batches.states import can_change
 from backend.core.errors import ValidationError
 from backend.core.i18n import gettext as _
 from backend.samples import services as sampling
@@ -36,7 +35,7 @@ def plan(trace: Trace) -> RecallPlan:
     for batch in trace.batches:
         if batch.state is BatchState.RECALLED:
             out.already.append(batch)
-        elif can_change(batch, BatchState.RECALLED):
+        elif batch.can_move_to(BatchState.RECALLED):
             out.to_recall.append(batch)
         else:
             out.not_released.append(batch)

@@ -14,7 +14,7 @@ from flask_wtf import FlaskForm
 from wtforms import Form, StringField, TextAreaField
 
 from backend.audit.log import record
-from backend.batches.states import STATE_NAMES_ZH
+from backend.batches.models import STATE_NAMES_ZH
 from backend.core.errors import DomainError, Forbidden
 from backend.core.spreadsheets import FORMATS
 from backend.extensions import db
