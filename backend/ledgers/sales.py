@@ -8,13 +8,15 @@ the workshop's registration has expired or it is suspended or cancelled
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from backend.accounts.models import User
 from backend.accounts.permissions import require_operator
 from backend.batches import operations
-from backend.batches.models import STATE_NAMES_ZH, BatchState
+from backend.batches.models import STATE_NAMES_ZH, Batch, BatchState
 from backend.core.errors import Conflict, ValidationError
 from backend.core.time import local_today
 from backend.extensions import db
@@ -50,15 +52,9 @@ def _buyer(workshop_id: int, data: dict) -> Buyer:
     return buyer
 
 
-def record_sale(workshop_id: int, user: User, data: dict) -> LedgerEntry:
-    """销售记录: a shipment of released batches to a buyer."""
-    require_operator(user, workshop_id)
-    st = entries.stamp(user, data)
-    require_trading(entries.workshop(workshop_id), Action.SELL)
-    today = local_today()
-    shipped_on = data.get("shipped_on") or st.business_date
-    entries.check_day(shipped_on, "shipped_on", today=today, oldest=today - entries.MAX_BACKDATE)
-    numbers = [item["batch_no"] for item in data["items"]]
+def _sold_batches(workshop_id: int, items: list[dict], shipped_on: date) -> list[Batch]:
+    """The batches *items* name, each once, released and fit to sell on *shipped_on*."""
+    numbers = [item["batch_no"] for item in items]
     if len(set(numbers)) != len(numbers):
         raise ValidationError(
             _("同一批次只能列一次。"),
@@ -66,7 +62,7 @@ def record_sale(workshop_id: int, user: User, data: dict) -> LedgerEntry:
             errors={"items": ["each batch_no once"]},
         )
     batches = []
-    for index, item in enumerate(data["items"]):
+    for index, item in enumerate(items):
         batch = operations.workshop_batch(workshop_id, item["batch_no"], "items")
         if batch.state is not BatchState.RELEASED:
             raise Conflict(
@@ -91,6 +87,18 @@ def record_sale(workshop_id: int, user: User, data: dict) -> LedgerEntry:
                 errors={"shipped_on": ["before the batch was produced"]},
             )
         batches.append(batch)
+    return batches
+
+
+def record_sale(workshop_id: int, user: User, data: dict) -> LedgerEntry:
+    """销售记录: a shipment of released batches to a buyer."""
+    require_operator(user, workshop_id)
+    st = entries.stamp(user, data)
+    require_trading(entries.workshop(workshop_id), Action.SELL)
+    today = local_today()
+    shipped_on = data.get("shipped_on") or st.business_date
+    entries.check_day(shipped_on, "shipped_on", today=today, oldest=today - entries.MAX_BACKDATE)
+    batches = _sold_batches(workshop_id, data["items"], shipped_on)
     document_no = entries.workshop_number(
         Shipment,
         Shipment.document_no,

@@ -190,9 +190,7 @@ def test_the_answer_is_the_entry_as_stored(client, db, shop, keyed):
     )
     assert correction.status_code == 201, correction.get_json()
     db.session.expire_all()
-    assert correction.get_json() == EntrySchema().dump(
-        describe(correction.get_json()["id"])
-    )
+    assert correction.get_json() == EntrySchema().dump(describe(correction.get_json()["id"]))
 
 
 def test_a_cleaning_write_costs_a_fixed_number_of_statements(client, db, shop):
