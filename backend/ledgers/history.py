@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from backend.accounts.models import User
 from backend.accounts.permissions import require_reader
-from backend.batches import operations
+from backend.batches.listing import MAX_PER_PAGE
 from backend.batches.models import Batch
 from backend.core.pages import Page
 from backend.extensions import db
@@ -135,7 +135,7 @@ def history(
     under the entry it corrects, in order, however many times it was corrected.
     """
     require_reader(user, workshop_id)
-    page, per_page = max(page, 1), min(max(per_page, 1), operations.MAX_PER_PAGE)
+    page, per_page = max(page, 1), min(max(per_page, 1), MAX_PER_PAGE)
     query = select(LedgerEntry).where(
         LedgerEntry.workshop_id == workshop_id, LedgerEntry.corrects_id.is_(None)
     )
