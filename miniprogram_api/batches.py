@@ -12,10 +12,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from backend.batches import operations
-from backend.batches.models import BatchState
+from backend.batches import listing, operations
+from backend.batches.models import STATE_NAMES_ZH, BatchState
 from backend.batches.schemas import BatchStateSchema, OpenBatchSchema
-from backend.batches.states import STATE_NAMES_ZH
 from backend.core.i18n import gettext as _
 from backend.ledgers.schemas import AdditiveBodySchema
 from backend.rules import additives
@@ -190,7 +189,7 @@ class RawLots(MethodView):
     @blp.response(200, RawLotPageSchema)
     def get(self, args, workshop_id):
         """List raw lots, newest first, with what is left (``available=1`` for the picker)."""
-        return operations.list_raw_lots(workshop_id, current_user(), **args)
+        return listing.list_raw_lots(workshop_id, current_user(), **args)
 
 
 @blp.route("/workshops/<int:workshop_id>/batches")
@@ -201,7 +200,7 @@ class WorkshopBatches(MethodView):
     @blp.response(200, BatchPageSchema)
     def get(self, args, workshop_id):
         """List batches, newest first, with inputs and additives."""
-        return operations.list_batches(workshop_id, current_user(), **args)
+        return listing.list_batches(workshop_id, current_user(), **args)
 
     @idempotent
     @blp.arguments(OpenBatchSchema)
@@ -219,7 +218,7 @@ class OneBatch(MethodView):
     @blp.response(200, BatchSchema)
     def get(self, batch_no):
         """Show a batch of your workshop with its inputs and additives."""
-        return operations.get_batch(batch_no, current_user())
+        return listing.get_batch(batch_no, current_user())
 
 
 @blp.route("/batches/<batch_no>/additives")

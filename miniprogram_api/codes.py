@@ -8,7 +8,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from backend.codes import labels, printing, services
+from backend.codes import printing, qr_images, services
 from backend.codes.models import CodeKind, PrintJob, PrintJobStatus
 from backend.codes.services import MAX_CODES_PER_CALL
 from backend.codes.tasks import enqueue_print_job
@@ -178,7 +178,7 @@ class CodeQrPng(MethodView):
     def get(self, args, code):
         """QR image (PNG) of a code of your workshop, encoding its printed link."""
         unit = printing.code_for_qr(code, by=current_user())
-        png = labels.qr_png(scan_url(unit.code), box_size=args["box"])
+        png = qr_images.qr_png(scan_url(unit.code), box_size=args["box"])
         return _no_store(Response(png, mimetype="image/png"))
 
 
@@ -192,7 +192,7 @@ class CodeQrSvg(MethodView):
     def get(self, code):
         """QR image (SVG) of a code of your workshop, encoding its printed link."""
         unit = printing.code_for_qr(code, by=current_user())
-        return _no_store(Response(labels.qr_svg(scan_url(unit.code)), mimetype="image/svg+xml"))
+        return _no_store(Response(qr_images.qr_svg(scan_url(unit.code)), mimetype="image/svg+xml"))
 
 
 @labels_blp.route("/issuances/<int:issuance_id>/labels")

@@ -14,8 +14,7 @@ from marshmallow import Schema, fields, validate
 from backend.core.errors import NotFound
 from backend.core.i18n import gettext as _
 from backend.core.time import to_local
-from backend.ledgers import recording as ledgers
-from backend.ledgers.checklist import KIND_NAMES
+from backend.ledgers import checklist, copy_last, corrections, history, recording
 from backend.ledgers.models import LedgerKind
 from backend.ledgers.schemas import ENTRY_SCHEMAS, CorrectionSchema
 from backend.rules import additives
@@ -29,7 +28,7 @@ blp = Blueprint(
 
 def kind_name(kind) -> str:
     """The ledger's name in the request's language."""
-    return _(KIND_NAMES[LedgerKind(kind)])
+    return _(checklist.KIND_NAMES[LedgerKind(kind)])
 
 
 class LocalDateTime(fields.DateTime):
@@ -79,7 +78,7 @@ class Today(MethodView):
     @blp.response(200, ChecklistSchema)
     def get(self, args, workshop_id):
         """What is due today (or on a past day) and what is already done."""
-        return ledgers.today_for(workshop_id, current_user(), args.get("date"))
+        return checklist.today_for(workshop_id, current_user(), args.get("date"))
 
 
 # -- entries -------------------------------------------------------------------------------
@@ -163,7 +162,7 @@ class History(MethodView):
     @blp.response(200, HistoryPageSchema)
     def get(self, args, workshop_id):
         """List entries, newest first, each with its corrections beside it."""
-        return ledgers.history(workshop_id, current_user(), day=args.pop("date", None), **args)
+        return history.history(workshop_id, current_user(), day=args.pop("date", None), **args)
 
 
 @blp.route("/workshops/<int:workshop_id>/ledgers/<kind>/last")
@@ -177,7 +176,7 @@ class LastEntry(MethodView):
             ledger_kind = LedgerKind(kind)
         except ValueError:
             raise NotFound(_("没有这类台账。"), slug="unknown_ledger_kind") from None
-        return ledgers.last_template(workshop_id, current_user(), ledger_kind)
+        return copy_last.last_template(workshop_id, current_user(), ledger_kind)
 
 
 SUMMARIES = {
@@ -197,8 +196,8 @@ def _entry_view(kind: LedgerKind, schema: type[Schema]) -> type[MethodView]:
     def post(self, data, workshop_id):
         user = current_user()
         with additives.reporting_non_food(user):
-            entry = ledgers.record(kind, workshop_id, user, data)
-        return ledgers.describe_new(entry, user)
+            entry = recording.record(kind, workshop_id, user, data)
+        return history.describe_new(entry, user)
 
     post.__doc__ = SUMMARIES[kind]
     post = blp.response(201, EntrySchema)(blp.arguments(schema())(post))  # one instance
@@ -225,5 +224,5 @@ class Corrections(MethodView):
     def post(self, data, workshop_id, entry_id):
         """Correct an entry: a new entry naming it, with the reason (owners for others')."""
         user = current_user()
-        entry = ledgers.correct_entry(workshop_id, entry_id, user, data)
-        return ledgers.describe_new(entry, user)
+        entry = corrections.correct_entry(workshop_id, entry_id, user, data)
+        return history.describe_new(entry, user)

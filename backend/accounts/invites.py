@@ -23,10 +23,11 @@ from sqlalchemy.exc import IntegrityError
 
 from backend.accounts.login import WorkshopLink
 from backend.accounts.models import InviteCode, MemberRole, Role, User, WorkshopMembership
+from backend.accounts.permissions import require_role
 from backend.accounts.tokens import hash_secret
 from backend.audit.log import record
 from backend.core import ratelimit
-from backend.core.errors import Conflict, Forbidden, NotFound, ValidationError
+from backend.core.errors import Conflict, NotFound, ValidationError
 from backend.core.i18n import gettext as _
 from backend.core.time import utcnow
 from backend.extensions import db
@@ -105,8 +106,10 @@ def create_invite(
     by: User | None = None,
 ) -> IssuedInvite:
     """Issue an invite for a workshop (regulators only; *by* None is the command line)."""
-    if by is not None and by.role is not Role.REGULATOR:
-        raise Forbidden(_("只有监管人员可以发放邀请码。"), slug="regulator_only")
+    if by is not None:
+        require_role(
+            by, Role.REGULATOR, message=_("只有监管人员可以发放邀请码。"), slug="regulator_only"
+        )
     workshop = get_workshop(registration_no)
     if not MIN_DAYS <= days <= MAX_DAYS:
         raise ValidationError(
@@ -158,8 +161,9 @@ def _refuse_spent(invite: InviteCode) -> None:
 
 def redeem(text: str, *, by: User) -> Redemption:
     """Bind *by* to the invite's workshop in the invite's role, using the code up."""
-    if by.role is not Role.OPERATOR:
-        raise Forbidden(_("只有作坊经营者可以使用邀请码。"), slug="operators_only")
+    require_role(
+        by, Role.OPERATOR, message=_("只有作坊经营者可以使用邀请码。"), slug="operators_only"
+    )
     limits = current_app.config["INVITE_FAILURE_LIMIT"]
     ratelimit.check("invite-failures", str(by.id), limits, _("邀请码输错次数过多，请稍后再试。"))
     code = normalise(text)

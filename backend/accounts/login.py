@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from backend.accounts import tokens
 from backend.accounts.models import MemberRole, Role, User, WorkshopMembership
+from backend.accounts.permissions import require_role
 from backend.audit.log import record
 from backend.core.errors import Forbidden, NotFound
 from backend.core.i18n import gettext as _
@@ -139,8 +140,9 @@ def bind_phone(user: User, code: str) -> Profile:
 
 def revoke_user_tokens(user_id: int, *, by: User) -> int:
     """A regulator logs someone out everywhere; how many tokens were revoked."""
-    if by.role is not Role.REGULATOR:
-        raise Forbidden(_("只有监管人员可以注销他人的登录。"), slug="regulator_only")
+    require_role(
+        by, Role.REGULATOR, message=_("只有监管人员可以注销他人的登录。"), slug="regulator_only"
+    )
     target = db.session.get(User, user_id)
     if target is None:
         raise NotFound(_("用户不存在。"), slug="user_not_found")

@@ -16,9 +16,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
+from backend.core.errors import Conflict
 from backend.core.models import Base, CreatedMixin, TimestampMixin
+from backend.core.time import utcnow
 from backend.core.types import Quantity, enum_type
 
 if TYPE_CHECKING:
@@ -36,6 +38,26 @@ class BatchState(enum.StrEnum):
     RELEASED = "released"
     HELD = "held"
     RECALLED = "recalled"
+
+
+S = BatchState
+# The state machine of DESIGN.md: where each state may go next.
+TRANSITIONS: dict[BatchState, frozenset[BatchState]] = {
+    S.DRAFT: frozenset({S.IN_PRODUCTION}),
+    S.IN_PRODUCTION: frozenset({S.PENDING_RELEASE}),
+    S.PENDING_RELEASE: frozenset({S.RELEASED, S.HELD}),
+    S.RELEASED: frozenset({S.HELD, S.RECALLED}),
+    S.HELD: frozenset({S.RELEASED, S.RECALLED}),
+    S.RECALLED: frozenset(),
+}
+STATE_NAMES_ZH = {
+    S.DRAFT: "草稿",
+    S.IN_PRODUCTION: "生产中",
+    S.PENDING_RELEASE: "待放行",
+    S.RELEASED: "已放行",
+    S.HELD: "已暂控",
+    S.RECALLED: "已召回",
+}
 
 
 class Batch(TimestampMixin, Base):
@@ -82,6 +104,49 @@ class Batch(TimestampMixin, Base):
     state_changes: Mapped[list[BatchStateChange]] = relationship(
         back_populates="batch", order_by="BatchStateChange.id"
     )
+
+    def can_move_to(self, to_state: BatchState) -> bool:
+        """Whether the state machine allows this batch to move to *to_state*."""
+        return to_state in TRANSITIONS[self.state]
+
+    def move_to(
+        self,
+        to_state: BatchState,
+        *,
+        by_user_id: int | None = None,
+        at: datetime | None = None,
+        reason: str = "",
+    ) -> BatchStateChange:
+        """Move to *to_state* at *at* (now by default), kept as a BatchStateChange in the
+        batch's session, or raise
+        Conflict when the machine forbids it. A hold or recall shows *reason* to consumers;
+        a release clears it and stamps the first release time."""
+        if not self.can_move_to(to_state):
+            raise Conflict(
+                f"批次 {self.batch_no} 当前为“{STATE_NAMES_ZH[self.state]}”，"
+                f"不能变为“{STATE_NAMES_ZH[to_state]}”。",
+                slug="batch_state_conflict",
+            )
+        at = at or utcnow()
+        change = BatchStateChange(
+            batch=self,
+            from_state=self.state,
+            to_state=to_state,
+            reason=reason,
+            changed_by_id=by_user_id,
+            changed_at=at,
+        )
+        self.state = to_state
+        if to_state is S.RELEASED and self.released_at is None:
+            self.released_at = at
+        if to_state in (S.HELD, S.RECALLED):
+            self.hold_reason = reason
+        elif to_state is S.RELEASED:
+            self.hold_reason = ""
+        session = object_session(self)
+        if session is not None:  # the step is kept with the batch
+            session.add(change)
+        return change
 
 
 class BatchStateChange(CreatedMixin, Base):

@@ -21,6 +21,8 @@ Rules:
   written to the ledger. Holding, recalling and lifting a hold (held → released) are never
   an operator's (403); they go to :mod:`backend.samples.services` (regulators, with a
   reason; a hold is lifted only once the lab has answered every screen).
+
+Reading lots and batches is :mod:`backend.batches.listing`'s.
 """
 
 from __future__ import annotations
@@ -31,18 +33,12 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
 
-from backend.accounts.access import (
-    require_operator,
-    require_reader,
-    require_supervisor,
-)
-from backend.accounts.models import User
-from backend.batches.models import AdditiveUse, Batch, BatchInput, BatchState
-from backend.batches.states import STATE_NAMES_ZH, change_state
+from backend.accounts.models import Role, User
+from backend.accounts.permissions import require_operator, require_role
+from backend.batches.models import STATE_NAMES_ZH, AdditiveUse, Batch, BatchInput, BatchState
+from backend.batches.states import change_state
 from backend.core.errors import Conflict, NotFound, ValidationError
-from backend.core.pages import Page
 from backend.core.time import local_today, utcnow
 from backend.extensions import db
 from backend.ledgers import entries
@@ -59,20 +55,6 @@ S = BatchState
 ADDITIVE_STATES = (S.DRAFT, S.IN_PRODUCTION)
 INSPECTION_STATES = (S.PENDING_RELEASE, S.RELEASED, S.HELD)
 LEFT_EPSILON = Decimal("0.0005")  # below the three decimals quantities carry
-MAX_PER_PAGE = 100
-
-
-@dataclass
-class LotView:
-    """A raw lot with what batches used of it and what is left."""
-
-    lot: RawMaterialLot
-    used: Decimal
-
-    @property
-    def remaining(self) -> Decimal:
-        """The lot's quantity minus every batch input so far."""
-        return self.lot.quantity - self.used
 
 
 @dataclass
@@ -85,7 +67,8 @@ class AdditiveResult:
     check: additives.Judgement | None = None
 
 
-def _quantize(value) -> Decimal:
+def quantize(value) -> Decimal:
+    """A quantity to the three decimals quantities carry."""
     return Decimal(value or 0).quantize(Decimal("0.001"))
 
 
@@ -98,7 +81,7 @@ def usage(lot_ids: list[int]) -> dict[int, Decimal]:
         .where(BatchInput.raw_lot_id.in_(lot_ids))
         .group_by(BatchInput.raw_lot_id)
     ).all()
-    return {lot_id: _quantize(total) for lot_id, total in rows}
+    return {lot_id: quantize(total) for lot_id, total in rows}
 
 
 def batch_by_no(batch_no: str) -> Batch:
@@ -233,12 +216,12 @@ def _check_left(lots: list[RawMaterialLot], inputs: list[dict], *, already_writt
                 _(
                     "原料批次 %(no)s 只剩 %(left)s %(unit)s，不够本次投料 %(want)s %(unit)s。",
                     no=lot.lot_no,
-                    left=format(_quantize(max(left, 0)).normalize(), "f"),
+                    left=format(quantize(max(left, 0)).normalize(), "f"),
                     unit=lot.unit,
                     want=format(wanted["quantity"].normalize(), "f"),
                 ),
                 slug="not_enough_left",
-                errors={"inputs": {index: {"quantity": [f"only {_quantize(left)} left"]}}},
+                errors={"inputs": {index: {"quantity": [f"only {quantize(left)} left"]}}},
             )
 
 
@@ -437,7 +420,12 @@ def move_batch(batch: Batch, user: User, data: dict) -> Batch:
     if supervisory:
         # One set of rules for holds: backend.samples.services (regulators by hand; lifting a
         # hold only once the lab has answered every screen).
-        require_supervisor(user)
+        require_role(
+            user,
+            Role.REGULATOR,
+            message=_("暂控、召回和解除暂控只能由监管人员操作。"),
+            slug="regulators_only",
+        )
         action = {
             S.HELD: sampling.hold_batch,
             S.RECALLED: sampling.recall_batch,
@@ -497,78 +485,4 @@ def move_batch(batch: Batch, user: User, data: dict) -> Batch:
             batch=batch,
         )
     forget_batch(batch.id)
-    return batch
-
-
-def _page_args(page: int, per_page: int) -> tuple[int, int]:
-    return max(page, 1), min(max(per_page, 1), MAX_PER_PAGE)
-
-
-def list_raw_lots(
-    workshop_id: int, user: User, *, available: bool = False, page: int = 1, per_page: int = 20
-) -> Page:
-    """The workshop's raw lots with what is left, newest first; *available*: only usable
-    ones (accepted, something left, not expired today)."""
-    require_reader(user, workshop_id)
-    page, per_page = _page_args(page, per_page)
-    used = (
-        select(BatchInput.raw_lot_id, func.sum(BatchInput.quantity).label("used"))
-        .group_by(BatchInput.raw_lot_id)
-        .subquery()
-    )
-    spent = func.coalesce(used.c.used, 0)
-    query = (
-        select(RawMaterialLot, spent)
-        .outerjoin(used, used.c.raw_lot_id == RawMaterialLot.id)
-        .where(RawMaterialLot.workshop_id == workshop_id)
-    )
-    if available:
-        today = local_today()
-        query = query.where(
-            RawMaterialLot.result == AcceptanceResult.ACCEPTED,
-            RawMaterialLot.quantity - spent > LEFT_EPSILON,
-            (RawMaterialLot.expires_on.is_(None)) | (RawMaterialLot.expires_on >= today),
-        )
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = db.session.execute(
-        query.options(selectinload(RawMaterialLot.supplier))
-        .order_by(RawMaterialLot.purchased_on.desc(), RawMaterialLot.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    return Page([LotView(lot, _quantize(u)) for lot, u in rows], total, page, per_page)
-
-
-def list_batches(
-    workshop_id: int,
-    user: User,
-    *,
-    state: BatchState | None = None,
-    page: int = 1,
-    per_page: int = 20,
-) -> Page:
-    """The workshop's batches, newest first, with inputs and additives."""
-    require_reader(user, workshop_id)
-    page, per_page = _page_args(page, per_page)
-    query = select(Batch).where(Batch.workshop_id == workshop_id)
-    if state is not None:
-        query = query.where(Batch.state == state)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    batches = db.session.scalars(
-        query.options(
-            selectinload(Batch.product),
-            selectinload(Batch.inputs).selectinload(BatchInput.raw_lot),
-            selectinload(Batch.additive_uses),
-        )
-        .order_by(Batch.produced_on.desc(), Batch.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    return Page(list(batches), total, page, per_page)
-
-
-def get_batch(batch_no: str, user: User) -> Batch:
-    """One batch, for its workshop's operators and regulators."""
-    batch = batch_by_no(batch_no)
-    require_reader(user, batch.workshop_id)
     return batch

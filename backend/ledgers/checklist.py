@@ -18,6 +18,8 @@ The definition is deliberately simple, one rule per ledger (due → done when):
 Only workshops that produce (status active or upgraded) owe anything; a filed, suspended or
 cancelled workshop's list is empty and so complete. An entry that a later correction
 replaces no longer counts; its correction does. Nothing here writes.
+
+:func:`today_for` is the checklist for the workshop's people (and regulators).
 """
 
 from __future__ import annotations
@@ -25,15 +27,20 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import and_, exists, or_, select
 
+from backend.accounts.models import User
+from backend.accounts.permissions import require_reader
 from backend.batches.models import AdditiveUse, Batch, BatchState, BatchStateChange
+from backend.core.errors import ValidationError
 from backend.core.i18n import N_
-from backend.core.time import SHANGHAI
+from backend.core.time import SHANGHAI, local_today
 from backend.extensions import db
 from backend.ledgers.models import LedgerEntry, LedgerKind, RawMaterialLot, Shipment
 from backend.registry.models import HealthCertificate, Staff, Workshop, WorkshopStatus
 
+K = LedgerKind
 PRODUCING = (WorkshopStatus.ACTIVE, WorkshopStatus.UPGRADED)
 
 
@@ -186,20 +193,10 @@ def _names_staff(entry: LedgerEntry, person: Staff) -> bool:
     return False
 
 
-def today(workshop_id: int, day: date) -> Checklist:
-    """What is due for the workshop on the local *day*, and what is already done."""
-    workshop = db.session.get(Workshop, workshop_id)
-    if workshop is None or workshop.status not in PRODUCING:
-        return Checklist(workshop_id, day, [])
-    items: list[ChecklistItem] = []
-    K = LedgerKind
-
-    on_the_day = _entries(
-        workshop_id,
-        [K.MORNING_CHECK, K.PRODUCTION, K.CLEANING],
-        LedgerEntry.business_date == day,
-    )
+def _morning_items(workshop_id: int, day: date, on_the_day: list[LedgerEntry]) -> list:
+    """A morning check of the day for each staff member on duty."""
     checks = [e for e in on_the_day if e.kind is K.MORNING_CHECK]
+    items = []
     for person in staff_on_duty(workshop_id, day):
         entry_id = _first(checks, lambda e, p=person: _names_staff(e, p))
         items.append(
@@ -207,26 +204,36 @@ def today(workshop_id: int, day: date) -> Checklist:
                 K.MORNING_CHECK.value, person.name, entry_id is not None, entry_id, person.id
             )
         )
+    return items
 
+
+def _acceptance_items(workshop_id: int, day: date) -> list[ChecklistItem]:
+    """An acceptance entry for each raw lot received on the day."""
     lots = db.session.scalars(
         select(RawMaterialLot)
         .where(RawMaterialLot.workshop_id == workshop_id, RawMaterialLot.purchased_on == day)
         .order_by(RawMaterialLot.id)
     ).all()
-    if lots:
-        accepted = _entries(
-            workshop_id, [K.RAW_ACCEPTANCE], LedgerEntry.raw_lot_id.in_([lot.id for lot in lots])
-        )
-        for lot in lots:
-            entry_id = _first(accepted, lambda e, lot=lot: e.raw_lot_id == lot.id)
-            items.append(
-                ChecklistItem(
-                    K.RAW_ACCEPTANCE.value, lot.lot_no, entry_id is not None, entry_id, lot.id
-                )
+    if not lots:
+        return []
+    accepted = _entries(
+        workshop_id, [K.RAW_ACCEPTANCE], LedgerEntry.raw_lot_id.in_([lot.id for lot in lots])
+    )
+    items = []
+    for lot in lots:
+        entry_id = _first(accepted, lambda e, lot=lot: e.raw_lot_id == lot.id)
+        items.append(
+            ChecklistItem(
+                K.RAW_ACCEPTANCE.value, lot.lot_no, entry_id is not None, entry_id, lot.id
             )
+        )
+    return items
 
-    batches = open_batches(workshop_id, day)
+
+def _production_items(batches: list[Batch], on_the_day: list[LedgerEntry]) -> list:
+    """A production entry of the day for each open batch."""
     productions = [e for e in on_the_day if e.kind is K.PRODUCTION]
+    items = []
     for batch in batches:
         entry_id = _first(productions, lambda e, b=batch: e.batch_id == b.id)
         items.append(
@@ -234,53 +241,92 @@ def today(workshop_id: int, day: date) -> Checklist:
                 K.PRODUCTION.value, batch.batch_no, entry_id is not None, entry_id, batch.id
             )
         )
-    if batches:
-        product_ids = {b.product_id for b in batches}
-        with_additives = set(
-            db.session.scalars(
-                select(Batch.product_id)
-                .join(AdditiveUse, AdditiveUse.batch_id == Batch.id)
-                .where(Batch.product_id.in_(product_ids))
-                .distinct()
+    return items
+
+
+def _additive_items(workshop_id: int, day: date, batches: list[Batch]) -> list:
+    """An additive-use entry (on or before the day) for each open batch of a product that
+    uses additives."""
+    if not batches:
+        return []
+    product_ids = {b.product_id for b in batches}
+    with_additives = set(
+        db.session.scalars(
+            select(Batch.product_id)
+            .join(AdditiveUse, AdditiveUse.batch_id == Batch.id)
+            .where(Batch.product_id.in_(product_ids))
+            .distinct()
+        )
+    )
+    needing = [b for b in batches if b.product_id in with_additives]
+    if not needing:
+        return []
+    uses = _entries(
+        workshop_id,
+        [K.ADDITIVE_USE],
+        LedgerEntry.batch_id.in_([b.id for b in needing]),
+        LedgerEntry.business_date <= day,
+    )
+    items = []
+    for batch in needing:
+        entry_id = _first(uses, lambda e, b=batch: e.batch_id == b.id)
+        items.append(
+            ChecklistItem(
+                K.ADDITIVE_USE.value, batch.batch_no, entry_id is not None, entry_id, batch.id
             )
         )
-        needing = [b for b in batches if b.product_id in with_additives]
-        if needing:
-            uses = _entries(
-                workshop_id,
-                [K.ADDITIVE_USE],
-                LedgerEntry.batch_id.in_([b.id for b in needing]),
-                LedgerEntry.business_date <= day,
-            )
-            for batch in needing:
-                entry_id = _first(uses, lambda e, b=batch: e.batch_id == b.id)
-                items.append(
-                    ChecklistItem(
-                        K.ADDITIVE_USE.value,
-                        batch.batch_no,
-                        entry_id is not None,
-                        entry_id,
-                        batch.id,
-                    )
-                )
+    return items
 
-    entry_id = _first(on_the_day, lambda e: e.kind is K.CLEANING)
-    items.append(ChecklistItem(K.CLEANING.value, "", entry_id is not None, entry_id))
 
+def _sale_items(workshop_id: int, day: date) -> list[ChecklistItem]:
+    """A sale entry for each shipment of the day."""
     shipments = db.session.scalars(
         select(Shipment)
         .where(Shipment.workshop_id == workshop_id, Shipment.shipped_on == day)
         .order_by(Shipment.id)
     ).all()
-    if shipments:
-        sales = _entries(
-            workshop_id, [K.SALE], LedgerEntry.shipment_id.in_([s.id for s in shipments])
-        )
-        for shipment in shipments:
-            entry_id = _first(sales, lambda e, s=shipment: e.shipment_id == s.id)
-            items.append(
-                ChecklistItem(
-                    K.SALE.value, shipment.document_no, entry_id is not None, entry_id, shipment.id
-                )
+    if not shipments:
+        return []
+    sales = _entries(workshop_id, [K.SALE], LedgerEntry.shipment_id.in_([s.id for s in shipments]))
+    items = []
+    for shipment in shipments:
+        entry_id = _first(sales, lambda e, s=shipment: e.shipment_id == s.id)
+        items.append(
+            ChecklistItem(
+                K.SALE.value, shipment.document_no, entry_id is not None, entry_id, shipment.id
             )
+        )
+    return items
+
+
+def today(workshop_id: int, day: date) -> Checklist:
+    """What is due for the workshop on the local *day*, and what is already done."""
+    workshop = db.session.get(Workshop, workshop_id)
+    if workshop is None or workshop.status not in PRODUCING:
+        return Checklist(workshop_id, day, [])
+    on_the_day = _entries(
+        workshop_id,
+        [K.MORNING_CHECK, K.PRODUCTION, K.CLEANING],
+        LedgerEntry.business_date == day,
+    )
+    items = _morning_items(workshop_id, day, on_the_day)
+    items += _acceptance_items(workshop_id, day)
+    batches = open_batches(workshop_id, day)
+    items += _production_items(batches, on_the_day)
+    items += _additive_items(workshop_id, day, batches)
+    entry_id = _first(on_the_day, lambda e: e.kind is K.CLEANING)
+    items.append(ChecklistItem(K.CLEANING.value, "", entry_id is not None, entry_id))
+    items += _sale_items(workshop_id, day)
     return Checklist(workshop_id, day, items)
+
+
+def today_for(workshop_id: int, user: User, day: date | None = None) -> Checklist:
+    """The checklist of a local day (today by default) for the workshop's people."""
+    require_reader(user, workshop_id)
+    today_ = local_today()
+    day = day or today_
+    if day > today_:
+        raise ValidationError(
+            _("日期不能晚于今天。"), slug="date_in_future", errors={"date": ["after today"]}
+        )
+    return today(workshop_id, day)

@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from backend.accounts.models import User
 from backend.batches.models import AdditiveUse, Batch
-from backend.core.errors import ValidationError
+from backend.core.errors import Conflict, NotFound, ValidationError
 from backend.core.time import to_local, utcnow
 from backend.extensions import db
 from backend.files.models import StoredFile
@@ -39,7 +39,7 @@ from backend.ledgers.models import (
     RawMaterialLot,
     Shipment,
 )
-from backend.registry.models import HealthCertificate, Staff
+from backend.registry.models import HealthCertificate, Staff, Workshop
 
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 MAX_BACKDATE = timedelta(days=7)
@@ -91,6 +91,45 @@ def check_day(value: date | None, name: str, *, today: date, oldest: date | None
         raise ValidationError(
             _("日期太早，请核对。"), slug="date_too_old", errors={name: ["too far back"]}
         )
+
+
+def workshop(workshop_id: int) -> Workshop:
+    """The workshop (the caller's membership is already checked, so it exists)."""
+    workshop = db.session.get(Workshop, workshop_id)
+    if workshop is None:
+        raise NotFound(_("作坊不存在。"), slug="workshop_not_found")
+    return workshop
+
+
+def workshop_number(
+    model,
+    column,
+    workshop_id: int,
+    given: str | None,
+    prefix: str,
+    *,
+    taken_message: str,
+    slug: str,
+    field: str,
+) -> str:
+    """A number unique in the workshop: *given* when free (Conflict when taken), else the
+    next free ``<prefix>NN``."""
+    if given:
+        taken = db.session.scalar(
+            select(model.id).where(model.workshop_id == workshop_id, column == given)
+        )
+        if taken:
+            raise Conflict(taken_message, slug=slug, errors={field: ["taken"]})
+        return given
+    used = set(
+        db.session.scalars(
+            select(column).where(model.workshop_id == workshop_id, column.like(f"{prefix}%"))
+        )
+    )
+    n = len(used) + 1
+    while f"{prefix}{n:02d}" in used:
+        n += 1
+    return f"{prefix}{n:02d}"
 
 
 def photos_of(user: User, file_ids: list[int]) -> list[StoredFile]:

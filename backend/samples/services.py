@@ -36,8 +36,8 @@ from sqlalchemy.orm import aliased, selectinload
 
 from backend.accounts.models import Role, User
 from backend.accounts.permissions import membership
-from backend.batches.models import Batch, BatchState
-from backend.batches.states import STATE_NAMES_ZH, can_change, change_state
+from backend.batches.models import STATE_NAMES_ZH, Batch, BatchState
+from backend.batches.states import change_state
 from backend.core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationError
 from backend.core.i18n import N_
 from backend.core.i18n import gettext as _
@@ -754,7 +754,7 @@ def _hold_for(batch: Batch | None, reason: str, by: User) -> bool:
     if batch is None:
         return False
     _lock(batch)
-    if can_change(batch, BatchState.HELD):
+    if batch.can_move_to(BatchState.HELD):
         change_state(batch, BatchState.HELD, reason=reason, by_user_id=by.id)
         return True
     if batch.state is BatchState.HELD:
@@ -954,7 +954,7 @@ def hold_batch(batch: Batch, reason: str, by: User) -> Batch:
     require_regulator(by)
     reason = _reason(reason)
     _lock(batch)
-    if not can_change(batch, BatchState.HELD):
+    if not batch.can_move_to(BatchState.HELD):
         raise _state_conflict(batch, N_("批次 %(no)s 当前为“%(state)s”，不能暂控。"))
     change_state(batch, BatchState.HELD, reason=reason, by_user_id=by.id)
     return batch
@@ -989,7 +989,7 @@ def recall_batch(batch: Batch, reason: str, by: User) -> Batch:
     require_regulator(by)
     reason = _reason(reason)
     _lock(batch)
-    if not can_change(batch, BatchState.RECALLED):
+    if not batch.can_move_to(BatchState.RECALLED):
         raise _state_conflict(batch, N_("批次 %(no)s 当前为“%(state)s”，不能召回。"))
     change_state(batch, BatchState.RECALLED, reason=reason, by_user_id=by.id)
     return batch

@@ -21,15 +21,18 @@ from datetime import date
 from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import selectinload
 
-from backend.accounts.models import Role, User
+from backend.accounts.models import Role
 from backend.batches.models import Batch
 from backend.codes.models import UnitCode
-from backend.core.errors import Forbidden, NotFound, ValidationError
+from backend.core.errors import NotFound, ValidationError
 from backend.core.i18n import gettext as _
 from backend.extensions import db
 from backend.ledgers.models import Buyer, RawMaterialLot, Shipment, ShipmentItem
 from backend.registry.models import Supplier
 from backend.scan.view import parse_code
+
+# Who follows the whole district's trace graph (``require_role(user, *TRACERS, ...)``).
+TRACERS = (Role.REGULATOR, Role.INSPECTOR)
 
 # Each edge (from kind, from id, to kind, to id) is an indexed foreign key; the recursive
 # step joins on the side it walks from, so every step is an index lookup.
@@ -209,15 +212,6 @@ def _load(trace: Trace, found: dict[str, set[int]]) -> Trace:
         )
         trace.code_counts = {batch_id: int(n) for batch_id, n in counts}
     return trace
-
-
-# -- who may trace ------------------------------------------------------------------------
-
-
-def require_tracer(user: User) -> None:
-    """Regulators and inspectors follow the whole district's trace graph."""
-    if user is None or user.role not in (Role.REGULATOR, Role.INSPECTOR):
-        raise Forbidden(_("只有监管和检验人员可以追溯全链条。"), slug="staff_only")
 
 
 # -- finding the start --------------------------------------------------------------------

@@ -90,9 +90,9 @@ def _place(workshop) -> str:
     return f"{workshop.name}（{workshop.address}）"
 
 
-def rows(trace: Trace) -> list[Row]:
-    """Every receiving, transformation and shipping event of *trace*, sorted."""
-    out: list[Row] = []
+def _receiving_rows(trace: Trace) -> list[Row]:
+    """Receiving: each raw lot of *trace*, from its supplier to its workshop."""
+    out = []
     for lot in trace.lots:
         supplier = lot.supplier
         reference = _("进货查验记录 #%(id)s", id=lot.id)
@@ -116,81 +116,110 @@ def rows(trace: Trace) -> list[Row]:
                 lot.workshop.registration_no,
             )
         )
-    batch_ids = [b.id for b in trace.batches]
+    return out
+
+
+def _input_lots(batch_ids: list[int]) -> dict[int, list[str]]:
+    """Each batch's input lots (raw materials, then additives from a lot), as text."""
     inputs: dict[int, list[str]] = {}
-    if batch_ids:
-        for item in db.session.scalars(
-            select(BatchInput)
-            .where(BatchInput.batch_id.in_(batch_ids))
-            .options(selectinload(BatchInput.raw_lot))
-            .order_by(BatchInput.id)
-        ):
-            inputs.setdefault(item.batch_id, []).append(
-                f"{item.raw_lot.lot_no} {item.raw_lot.material_name} {item.quantity.normalize():f}"
-                f"{item.unit}"
-            )
-        for use in db.session.scalars(
-            select(AdditiveUse)
-            .where(AdditiveUse.batch_id.in_(batch_ids), AdditiveUse.raw_lot_id.is_not(None))
-            .options(selectinload(AdditiveUse.raw_lot))
-            .order_by(AdditiveUse.id)
-        ):
-            inputs.setdefault(use.batch_id, []).append(
-                f"{use.raw_lot.lot_no} {use.additive_name} {use.amount.normalize():f}{use.unit}"
-            )
-    for batch in trace.batches:
+    if not batch_ids:
+        return inputs
+    for item in db.session.scalars(
+        select(BatchInput)
+        .where(BatchInput.batch_id.in_(batch_ids))
+        .options(selectinload(BatchInput.raw_lot))
+        .order_by(BatchInput.id)
+    ):
+        inputs.setdefault(item.batch_id, []).append(
+            f"{item.raw_lot.lot_no} {item.raw_lot.material_name} {item.quantity.normalize():f}"
+            f"{item.unit}"
+        )
+    for use in db.session.scalars(
+        select(AdditiveUse)
+        .where(AdditiveUse.batch_id.in_(batch_ids), AdditiveUse.raw_lot_id.is_not(None))
+        .options(selectinload(AdditiveUse.raw_lot))
+        .order_by(AdditiveUse.id)
+    ):
+        inputs.setdefault(use.batch_id, []).append(
+            f"{use.raw_lot.lot_no} {use.additive_name} {use.amount.normalize():f}{use.unit}"
+        )
+    return inputs
+
+
+def _transformation_rows(trace: Trace, inputs: dict[int, list[str]]) -> list[Row]:
+    """Transformation: each batch of *trace*, made from its input lots."""
+    return [
+        Row(
+            "transformation",
+            batch.produced_on,
+            batch.product.name,
+            batch.batch_no,
+            batch.planned_quantity,
+            batch.unit if batch.planned_quantity is not None else "",
+            "；".join(inputs.get(batch.id, [])),
+            _place(batch.workshop),
+            "",
+            "",
+            _("生产记录 批次 %(no)s", no=batch.batch_no),
+            batch.workshop.registration_no,
+        )
+        for batch in trace.batches
+    ]
+
+
+def _buyer_text(buyer) -> str:
+    """The buyer's name, address and phone, as one cell."""
+    to = buyer.name
+    if buyer.address:
+        to += f"（{buyer.address}）"
+    if buyer.contact_phone:
+        to += f" {buyer.contact_phone}"
+    return to
+
+
+def _shipping_rows(trace: Trace, batch_ids: list[int]) -> list[Row]:
+    """Shipping: each shipment item of the trace's batches, to its buyer."""
+    if not batch_ids:
+        return []
+    items = db.session.scalars(
+        select(ShipmentItem)
+        .join(Shipment)
+        .where(ShipmentItem.batch_id.in_(batch_ids))
+        .options(selectinload(ShipmentItem.shipment).selectinload(Shipment.buyer))
+        .order_by(Shipment.shipped_on, ShipmentItem.id)
+    )
+    batches = {b.id: b for b in trace.batches}
+    out = []
+    for item in items:
+        shipment, batch = item.shipment, batches[item.batch_id]
+        reference = _("销售单 %(no)s", no=shipment.document_no)
+        if shipment.inspection_cert_no:
+            reference += " · " + _("出厂检验 %(no)s", no=shipment.inspection_cert_no)
         out.append(
             Row(
-                "transformation",
-                batch.produced_on,
+                "shipping",
+                shipment.shipped_on,
                 batch.product.name,
                 batch.batch_no,
-                batch.planned_quantity,
-                batch.unit if batch.planned_quantity is not None else "",
-                "；".join(inputs.get(batch.id, [])),
+                item.quantity,
+                item.unit,
+                "",
                 _place(batch.workshop),
-                "",
-                "",
-                _("生产记录 批次 %(no)s", no=batch.batch_no),
+                batch.workshop.name,
+                _buyer_text(shipment.buyer),
+                reference,
                 batch.workshop.registration_no,
             )
         )
-    if batch_ids:
-        items = db.session.scalars(
-            select(ShipmentItem)
-            .join(Shipment)
-            .where(ShipmentItem.batch_id.in_(batch_ids))
-            .options(selectinload(ShipmentItem.shipment).selectinload(Shipment.buyer))
-            .order_by(Shipment.shipped_on, ShipmentItem.id)
-        )
-        batches = {b.id: b for b in trace.batches}
-        for item in items:
-            shipment, batch = item.shipment, batches[item.batch_id]
-            buyer = shipment.buyer
-            to = buyer.name
-            if buyer.address:
-                to += f"（{buyer.address}）"
-            if buyer.contact_phone:
-                to += f" {buyer.contact_phone}"
-            reference = _("销售单 %(no)s", no=shipment.document_no)
-            if shipment.inspection_cert_no:
-                reference += " · " + _("出厂检验 %(no)s", no=shipment.inspection_cert_no)
-            out.append(
-                Row(
-                    "shipping",
-                    shipment.shipped_on,
-                    batch.product.name,
-                    batch.batch_no,
-                    item.quantity,
-                    item.unit,
-                    "",
-                    _place(batch.workshop),
-                    batch.workshop.name,
-                    to,
-                    reference,
-                    batch.workshop.registration_no,
-                )
-            )
+    return out
+
+
+def rows(trace: Trace) -> list[Row]:
+    """Every receiving, transformation and shipping event of *trace*, sorted."""
+    batch_ids = [b.id for b in trace.batches]
+    out = _receiving_rows(trace)
+    out += _transformation_rows(trace, _input_lots(batch_ids))
+    out += _shipping_rows(trace, batch_ids)
     out.sort(key=lambda r: (r.day or date.min, ORDER[r.event], r.lot_code))
     return out
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from backend.accounts.models import User
+from backend.accounts.models import Role, User
+from backend.accounts.permissions import require_role
 from backend.audit.log import record
 from backend.batches.models import Batch, BatchState
-from backend.batches.states import can_change
 from backend.core.errors import ValidationError
 from backend.core.i18n import gettext as _
 from backend.samples import services as sampling
@@ -36,7 +36,7 @@ def plan(trace: Trace) -> RecallPlan:
     for batch in trace.batches:
         if batch.state is BatchState.RECALLED:
             out.already.append(batch)
-        elif can_change(batch, BatchState.RECALLED):
+        elif batch.can_move_to(BatchState.RECALLED):
             out.to_recall.append(batch)
         else:
             out.not_released.append(batch)
@@ -45,7 +45,7 @@ def plan(trace: Trace) -> RecallPlan:
 
 def recall_all(trace: Trace, reason: str, by: User) -> list[Batch]:
     """Recall every recallable batch of *trace* with *reason*; returns the batches recalled."""
-    sampling.require_regulator(by)
+    require_role(by, Role.REGULATOR, message=_("此操作仅限监管人员。"), slug="regulators_only")
     todo = plan(trace).to_recall
     if not todo:
         raise ValidationError(

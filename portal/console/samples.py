@@ -42,8 +42,7 @@ from wtforms import (
     TextAreaField,
 )
 
-from backend.batches.models import Batch, BatchState
-from backend.batches.states import STATE_NAMES_ZH, can_change
+from backend.batches.models import STATE_NAMES_ZH, Batch, BatchState
 from backend.core.errors import DomainError, Forbidden, NotFound
 from backend.core.fields import decimal_text
 from backend.core.time import SHANGHAI, utcnow
@@ -455,7 +454,7 @@ def _detail(sample: Sample, *, results_form=None, report_form=None, status: int 
             allowed = (
                 batch.state is BatchState.HELD
                 if action == "release"
-                else can_change(batch, to_state)
+                else batch.can_move_to(to_state)
             )
             if allowed:
                 actions.append((action, label))

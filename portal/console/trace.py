@@ -13,12 +13,14 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Form, StringField, TextAreaField
 
+from backend.accounts.models import Role
+from backend.accounts.permissions import require_role
 from backend.audit.log import record
-from backend.batches.states import STATE_NAMES_ZH
+from backend.batches.models import STATE_NAMES_ZH
 from backend.core.errors import DomainError, Forbidden
+from backend.core.i18n import gettext as _
 from backend.core.spreadsheets import FORMATS
 from backend.extensions import db
-from backend.samples.services import require_regulator
 from backend.trace import graph, recall_report, recalls
 from portal.console.common import (
     LocalDateField,
@@ -101,7 +103,9 @@ def index():
     """Trace from a batch, code, raw lot, supplier or date range; the affected batches, codes
     and buyers, the recall report and the one-step recall."""
     user = acting_user()
-    graph.require_tracer(user)
+    require_role(
+        user, *graph.TRACERS, message=_("只有监管和检验人员可以追溯全链条。"), slug="staff_only"
+    )
     form = _read_form()
     context = {"form": form, "trace": None, "state_names": STATE_NAMES_ZH, "query": {}}
     if not form.given():
@@ -130,7 +134,9 @@ def index():
 def report(fmt: str):
     """The recall report of the trace as CSV or XLSX."""
     user = acting_user()
-    graph.require_tracer(user)
+    require_role(
+        user, *graph.TRACERS, message=_("只有监管和检验人员可以追溯全链条。"), slug="staff_only"
+    )
     if fmt not in FORMATS:
         return redirect(url_for(".index", **request.args))
     form = _read_form()
@@ -156,7 +162,7 @@ def report(fmt: str):
 def recall():
     """Recall every affected batch of the trace in one step, with a reason (regulators)."""
     user = acting_user()
-    require_regulator(user)
+    require_role(user, Role.REGULATOR, message=_("此操作仅限监管人员。"), slug="regulators_only")
     form = _read_form()
     if not form.given():
         return redirect(url_for(".index"))

@@ -1,7 +1,8 @@
 import pytest
 
+from backend.batches.models import TRANSITIONS
 from backend.batches.models import BatchState as S
-from backend.batches.states import TRANSITIONS, can_change, change_state
+from backend.batches.states import change_state
 from backend.core.errors import Conflict
 from tests.factories import BatchFactory, UserFactory
 
@@ -37,8 +38,19 @@ def test_hold_then_release_or_recall(db):
 @pytest.mark.parametrize("target", [S.RELEASED, S.HELD, S.RECALLED, S.PENDING_RELEASE, S.DRAFT])
 def test_a_draft_cannot_skip_ahead(db, target):
     batch = BatchFactory()
-    assert not can_change(batch, target)
+    assert not batch.can_move_to(target)
     with pytest.raises(Conflict):
         change_state(batch, target)
     assert batch.state is S.DRAFT
     assert batch.state_changes == []
+
+
+def test_the_model_moves_itself_and_keeps_the_step(db):
+    batch, user = BatchFactory(), UserFactory()
+    assert batch.can_move_to(S.IN_PRODUCTION)
+    change = batch.move_to(S.IN_PRODUCTION, by_user_id=user.id, reason="开工")
+    assert batch.state is S.IN_PRODUCTION
+    assert (change.from_state, change.to_state, change.reason) == (S.DRAFT, S.IN_PRODUCTION, "开工")
+    assert change.changed_by_id == user.id and change in batch.state_changes
+    with pytest.raises(Conflict):
+        batch.move_to(S.RELEASED)

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from backend.batches.models import BatchState
-from backend.codes import labels, printing
+from backend.codes import labels, printing, qr_images
 from backend.codes.codegen import generate_code, generate_codes
 from backend.codes.labels import DEFAULT_LAYOUT, FontChoice, LabelText
 from backend.codes.models import CodeStatus, UnitCode
@@ -64,11 +64,11 @@ def released_batch(**product_fields):
 def test_qr_png_decodes_to_the_printed_link_with_a_four_module_quiet_zone(app):
     with app.app_context():
         url = scan_url(generate_code())
-    png = labels.qr_png(url, box_size=6)
+    png = qr_images.qr_png(url, box_size=6)
     assert qr.decode_png(png) == url
 
     image = np.array(qr.cv2.imdecode(np.frombuffer(png, np.uint8), qr.cv2.IMREAD_GRAYSCALE))
-    modules = len(labels.qr_matrix(url))
+    modules = len(qr_images.qr_matrix(url))
     assert image.shape == (modules * 6, modules * 6)
     quiet = 4 * 6
     for border in (image[:quiet], image[-quiet:], image[:, :quiet], image[:, -quiet:]):
@@ -79,16 +79,16 @@ def test_qr_png_decodes_to_the_printed_link_with_a_four_module_quiet_zone(app):
 def test_qr_uses_error_correction_m():
     # 44 bytes of link need version 4 at level M (version 3-M holds 42, 4-L would hold 78).
     url = "https://yipin.example.cn/t/" + generate_code()
-    assert len(labels.qr_matrix(url)) == 4 * 4 + 17 + 2 * labels.QR_BORDER
+    assert len(qr_images.qr_matrix(url)) == 4 * 4 + 17 + 2 * qr_images.QR_BORDER
 
 
 def test_qr_svg_rectangles_rebuild_the_matrix_and_decode(app):
     with app.app_context():
         url = scan_url(generate_code())
-    svg = labels.qr_svg(url)
+    svg = qr_images.qr_svg(url)
     assert svg.startswith(b"<?xml")
     matrix = qr.svg_matrix(svg)
-    assert matrix == labels.qr_matrix(url)
+    assert matrix == qr_images.qr_matrix(url)
     assert qr.decode(qr.raster(matrix)) == url
 
 
@@ -98,16 +98,16 @@ def test_dark_rectangles_cover_exactly_the_dark_modules():
         size = rng.randint(1, 30)
         matrix = [[rng.random() < 0.5 for _ in range(size)] for _ in range(size)]
         painted = np.zeros((size, size), dtype=int)
-        for x, y, w, h in labels.dark_rectangles(matrix):
+        for x, y, w, h in qr_images.dark_rectangles(matrix):
             painted[y : y + h, x : x + w] += 1
         assert (painted == np.array(matrix, dtype=int)).all()
     # Runs are merged: a full square is one rectangle.
-    assert labels.dark_rectangles([[True] * 5 for _ in range(5)]) == [(0, 0, 5, 5)]
+    assert qr_images.dark_rectangles([[True] * 5 for _ in range(5)]) == [(0, 0, 5, 5)]
 
 
 def test_group_code_keeps_every_character():
     code = generate_code()
-    grouped = labels.group_code(code)
+    grouped = qr_images.group_code(code)
     assert re.fullmatch(r"\w{4}-\w{4}-\w{4}-\w{4}-\w", grouped)
     assert grouped.replace("-", "") == code
 
@@ -266,7 +266,7 @@ def test_every_label_of_a_sheet_decodes_to_its_printed_link(db):
     assert len(texts) == 3
     everything = "\n".join(texts)
     for serial, code in active:
-        assert labels.group_code(code) in everything
+        assert qr_images.group_code(code) in everything
         assert f"No. {serial}" in everything
     assert "No. 3\n" not in everything + "\n" and "No. 4\n" not in everything + "\n"
 

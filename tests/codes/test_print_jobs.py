@@ -14,7 +14,7 @@ from backend import create_app
 from backend.accounts.models import MemberRole
 from backend.accounts.tokens import issue_token
 from backend.batches.models import BatchState
-from backend.codes import labels, printing, tasks
+from backend.codes import labels, printing, qr_images, tasks
 from backend.codes.models import PrintJob, PrintJobStatus, UnitCode
 from backend.codes.services import issue_codes, void_code
 from backend.codes.urls import scan_url
@@ -111,7 +111,7 @@ def test_qr_png_and_svg_of_a_code_encode_its_printed_link(client, shop):
 
 def test_qr_accepts_the_code_as_people_type_it(client, shop):
     code = shop.codes[1]
-    typed = labels.group_code(code).lower()
+    typed = qr_images.group_code(code).lower()
     response = client.get(f"/api/v1/codes/{typed}/qr.png", headers=shop.headers)
     assert response.status_code == 200
     assert qr.decode_png(response.data) == scan_url(code)
@@ -187,7 +187,7 @@ def test_a_print_job_renders_the_sheet_and_serves_the_pdf(client, db, shop, uplo
     assert pdf.startswith(b"%PDF-1.4") and pdf.rstrip().endswith(b"%%EOF")
     assert qr.decode_label_sheet(pdf, 20) == [scan_url(code) for code in shop.codes]
     text = "\n".join(qr.page_texts(pdf))
-    assert all(labels.group_code(code) in text for code in shop.codes)
+    assert all(qr_images.group_code(code) in text for code in shop.codes)
 
     stored = db.session.get(StoredFile, db.session.get(PrintJob, job["id"]).file_id)
     assert stored.size == len(pdf)

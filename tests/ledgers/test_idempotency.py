@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import IdempotencyRecord
-from backend.ledgers import recording as ledgers
+from backend.ledgers.history import describe
 from backend.ledgers.models import LedgerEntry
 from miniprogram_api import idempotency
 from miniprogram_api.ledgers import EntrySchema
@@ -180,7 +180,7 @@ def test_the_answer_is_the_entry_as_stored(client, db, shop, keyed):
         )
         assert answer.status_code == 201, (kind, answer.get_json())
         db.session.expire_all()
-        stored = EntrySchema().dump(ledgers.describe(answer.get_json()["id"]))
+        stored = EntrySchema().dump(describe(answer.get_json()["id"]))
         assert answer.get_json() == stored, kind
     entry = db.session.scalar(select(LedgerEntry).order_by(LedgerEntry.id.desc()).limit(1))
     correction = client.post(
@@ -190,9 +190,7 @@ def test_the_answer_is_the_entry_as_stored(client, db, shop, keyed):
     )
     assert correction.status_code == 201, correction.get_json()
     db.session.expire_all()
-    assert correction.get_json() == EntrySchema().dump(
-        ledgers.describe(correction.get_json()["id"])
-    )
+    assert correction.get_json() == EntrySchema().dump(describe(correction.get_json()["id"]))
 
 
 def test_a_cleaning_write_costs_a_fixed_number_of_statements(client, db, shop):

@@ -1,6 +1,6 @@
 """The cleaning write's one access statement, and the chain lock it leaves held.
 
-``access.lock_for_operator`` checks the caller's membership, finds the person named and
+``write_lock.lock_for_operator`` checks the caller's membership, finds the person named and
 locks the workshop's row in one statement; the refusals are those of the other writes, in
 the same order, and a refused write stores nothing. ``append_entry`` takes the lock itself
 unless this very transaction already holds it.

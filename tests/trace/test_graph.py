@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from backend.accounts.models import Role
+from backend.accounts.permissions import require_role
 from backend.codes.models import UnitCode
 from backend.core.errors import Forbidden, NotFound, ValidationError
 from backend.trace import graph
@@ -110,7 +111,7 @@ def test_unknown_starts_are_not_found(db, chain):
 
 
 def test_only_staff_trace(db):
-    graph.require_tracer(UserFactory(role=Role.REGULATOR))
-    graph.require_tracer(UserFactory(role=Role.INSPECTOR))
+    require_role(UserFactory(role=Role.REGULATOR), *graph.TRACERS)
+    require_role(UserFactory(role=Role.INSPECTOR), *graph.TRACERS)
     with pytest.raises(Forbidden):
-        graph.require_tracer(UserFactory(role=Role.OPERATOR))
+        require_role(UserFactory(role=Role.OPERATOR), *graph.TRACERS)

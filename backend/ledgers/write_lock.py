@@ -1,26 +1,19 @@
-"""Who may read and write a workshop's ledgers and batches.
+"""The write lock of a workshop's ledgers, taken with the operator's check in one statement.
 
-- Reading (checklist, ledger history, batches, raw lots): the workshop's operators (owner
-  and staff) and regulators — ``require_workshop_member``.
-- Writing ledger entries, opening batches, recording additives, moving a batch through
-  production: the workshop's own operators only; a regulator reads but never writes a
-  workshop's evidence.
-- Owner-only: releasing a batch, and correcting an entry someone else recorded (staff may
-  correct their own entries).
-- Holding, recalling and lifting a hold: regulators, never operators; the rules are
-  :mod:`backend.samples.services`'s (a hold is lifted only once the lab has answered).
+The operators' most frequent writes (cleaning) lock the workshop's row for the hash chain
+(:mod:`backend.ledgers.chain`), check the caller's active membership and find the staff
+member the write names in one statement: :func:`lock_for_operator`.
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
-from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, select
 
-from backend.accounts.models import MemberRole, Role, User, WorkshopMembership
-from backend.accounts.permissions import membership, require_workshop_member
-from backend.core.errors import Forbidden, NotFound
+from backend.accounts.models import MemberRole, User, WorkshopMembership
+from backend.accounts.permissions import require_operator_role
+from backend.core.errors import Forbidden
 from backend.extensions import db
 from backend.ledgers.chain import note_locked
 from backend.registry.models import Staff, Workshop
@@ -28,32 +21,6 @@ from backend.registry.models import Staff, Workshop
 _WORKSHOPS = Workshop.__table__
 _MEMBERS = WorkshopMembership.__table__
 _STAFF = Staff.__table__
-
-
-def require_reader(user: User, workshop_id: int) -> None:
-    """The workshop's operators and regulators may read (404 for a workshop that is not)."""
-    require_workshop_member(user, workshop_id)
-    if db.session.get(Workshop, workshop_id) is None:
-        raise NotFound(_("作坊不存在。"), slug="workshop_not_found")
-
-
-def require_operator(user: User, workshop_id: int, *, owner: bool = False) -> None:
-    """Only the workshop's own operators (its owners, when *owner*) may write."""
-    if user.role is not Role.OPERATOR:
-        raise Forbidden(_("台账和批次只能由本作坊的经营者或员工填写。"), slug="operators_only")
-    require_workshop_member(user, workshop_id, owner=owner)
-
-
-def is_owner(user: User, workshop_id: int) -> bool:
-    """Whether *user* is an active owner of the workshop."""
-    member = membership(user, workshop_id) if user.role is Role.OPERATOR else None
-    return member is not None and member.role is MemberRole.OWNER
-
-
-def require_supervisor(user: User) -> None:
-    """Holds, recalls and lifting a hold belong to regulators."""
-    if user.role is not Role.REGULATOR:
-        raise Forbidden(_("暂控、召回和解除暂控只能由监管人员操作。"), slug="regulators_only")
 
 
 class StaffRef(NamedTuple):
@@ -94,16 +61,15 @@ _LOCK_FOR_OPERATOR = (
 def lock_for_operator(
     user: User, workshop_id: int, *, staff_id: int | None = None, owner: bool = False
 ) -> StaffRef | None:
-    """:func:`require_operator`, taking the workshop's chain lock in the same statement.
+    """``permissions.require_operator``, taking the workshop's chain lock in one statement.
 
-    Refuses exactly as :func:`require_operator` does (a workshop that is not there is not
+    Refuses exactly as ``require_operator`` does (a workshop that is not there is not
     the caller's either); on success the workshop's row is locked for the rest of the
     transaction (``append_entry`` then takes it without another statement) and the staff
     member *staff_id* names is returned as found, whatever workshop they belong to (None
     when there is no such person, or no *staff_id*): the caller checks them in its turn.
     """
-    if user.role is not Role.OPERATOR:
-        raise Forbidden(_("台账和批次只能由本作坊的经营者或员工填写。"), slug="operators_only")
+    require_operator_role(user)
     found = (
         db.session.connection()
         .execute(  # a Core statement: no ORM execution needed
