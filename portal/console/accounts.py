@@ -34,7 +34,7 @@ def login():
         return redirect(target)
     if not form.validate_on_submit():
         status = 422 if form.is_submitted() else 200
-        return render_template("console/login.html", form=form), status
+        return render_template("console/accounts/login.html", form=form), status
     try:
         user = users.authenticate(
             form.username.data, form.password.data, request.remote_addr or "-"
@@ -44,12 +44,12 @@ def login():
         minutes = max(1, -(-int(exc.headers["Retry-After"]) // 60))
         form.form_errors.append(exc.message)
         form.form_errors.append(str(_l("请在 %(minutes)d 分钟后重试。", minutes=minutes)))
-        response = render_template("console/login.html", form=form)
+        response = render_template("console/accounts/login.html", form=form)
         return response, 429, {"Retry-After": exc.headers["Retry-After"]}
     except Unauthorized as exc:
         keep_writes()  # the failed attempt is audited
         form.form_errors.append(exc.message)
-        return render_template("console/login.html", form=form), 401
+        return render_template("console/accounts/login.html", form=form), 401
     session.clear()  # a fresh session (and CSRF token) for the logged-in user
     login_user(user)
     current_app.logger.info("console login: %s", user.username)
