@@ -17,6 +17,7 @@ from celery import shared_task
 from flask import current_app
 
 from backend.cameras import probe, snapshots
+from backend.core.transactions import committing
 from backend.extensions import db
 
 CHECK_TASK = "video.check_streams"
@@ -45,26 +46,16 @@ def enqueue(task_name: str):
 
 
 @shared_task(name=CHECK_TASK, ignore_result=True)
+@committing
 def check_streams_task() -> dict:
     """Mark stale cameras offline and probe the cameras without callbacks."""
-    try:
-        report = probe.check_streams(checkpoint=db.session.commit)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    report = probe.check_streams(checkpoint=db.session.commit)
     return report.as_dict()
 
 
 @shared_task(name=SNAPSHOT_TASK, ignore_result=True)
+@committing
 def take_snapshots_task() -> dict:
     """Refresh the snapshot of every live camera."""
-    try:
-        report = snapshots.take_snapshots(
-            checkpoint=db.session.commit, rollback=db.session.rollback
-        )
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    report = snapshots.take_snapshots(checkpoint=db.session.commit, rollback=db.session.rollback)
     return report.as_dict()

@@ -15,6 +15,7 @@ from celery import shared_task
 from celery.schedules import crontab
 from flask import current_app
 
+from backend.core.transactions import committing
 from backend.extensions import db
 from backend.reminders import services
 
@@ -41,13 +42,9 @@ def enqueue_send_due(now: datetime | None = None):
 
 
 @shared_task(name=TASK_NAME, ignore_result=True)
+@committing
 def send_due_reminders(now: str | None = None) -> dict:
     """Send the reminders due at *now* (ISO 8601 with offset; default: this moment)."""
     moment = datetime.fromisoformat(now) if now else None
-    try:
-        report = services.send_due(moment, checkpoint=db.session.commit)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    report = services.send_due(moment, checkpoint=db.session.commit)
     return report.as_dict()
