@@ -11,7 +11,10 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate, validates_schema
 from marshmallow import ValidationError as SchemaError
 
-from backend.samples.services import require_regulator
+from backend.accounts.models import Role
+from backend.accounts.permissions import require_role
+from backend.core.i18n import gettext as _
+from backend.samples.holds import REGULATORS_ONLY
 from backend.trace import epcis, graph
 from miniprogram_api.auth import current_user
 
@@ -76,7 +79,9 @@ class Backward(MethodView):
     @blp.response(200, TraceSchema)
     def get(self, args):
         """From a batch or a unit code back to its raw lots and their suppliers."""
-        require_regulator(current_user())
+        require_role(
+            current_user(), Role.REGULATOR, message=_(REGULATORS_ONLY), slug="regulators_only"
+        )
         if args.get("batch"):
             batch = graph.batch_by_no(args["batch"])
         else:
@@ -92,7 +97,9 @@ class Forward(MethodView):
     @blp.response(200, TraceSchema)
     def get(self, args):
         """From a raw lot or a supplier forward to batches, shipments and buyers."""
-        require_regulator(current_user())
+        require_role(
+            current_user(), Role.REGULATOR, message=_(REGULATORS_ONLY), slug="regulators_only"
+        )
         if args.get("lot"):
             return graph.forward_from_lot(graph.lot_by_id(args["lot"])).as_dict()
         return graph.forward_from_supplier(graph.supplier_by_id(args["supplier"])).as_dict()
@@ -112,7 +119,9 @@ class EpcisDocument(MethodView):
     def get(self, args):
         """A batch's EPCIS 2.0 document: receiving, transformation, commissioning,
         inspecting and shipping events."""
-        require_regulator(current_user())
+        require_role(
+            current_user(), Role.REGULATOR, message=_(REGULATORS_ONLY), slug="regulators_only"
+        )
         document = epcis.batch_document(graph.batch_by_no(args["batch"]))
         body = json.dumps(document, ensure_ascii=False, indent=2)
         return Response(body, mimetype=epcis.MEDIA_TYPE, headers={"Cache-Control": "no-store"})

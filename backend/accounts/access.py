@@ -8,7 +8,7 @@
 - Owner-only: releasing a batch, and correcting an entry someone else recorded (staff may
   correct their own entries).
 - Holding, recalling and lifting a hold: regulators, never operators; the rules are
-  :mod:`backend.samples.services`'s (a hold is lifted only once the lab has answered).
+  :mod:`backend.samples.holds`'s (a hold is lifted only once the lab has answered).
 """
 
 from __future__ import annotations

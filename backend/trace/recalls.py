@@ -1,6 +1,6 @@
 """Recalling every batch a trace reached, in one step and one transaction.
 
-Each batch goes through :func:`backend.samples.services.recall_batch`, so the regulator-only
+Each batch goes through :func:`backend.samples.holds.recall_batch`, so the regulator-only
 rule, the reason's rules and the state machine are the same as for a single recall. Batches
 already recalled are left as they are; batches not yet released (draft, in production,
 pending release) cannot be recalled and are listed, not changed. If any recall is refused,
@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from backend.accounts.models import User
+from backend.accounts.models import Role, User
+from backend.accounts.permissions import require_role
 from backend.audit.log import record
 from backend.batches.models import Batch, BatchState
 from backend.batches.states import can_change
 from backend.core.errors import ValidationError
 from backend.core.i18n import gettext as _
-from backend.samples import services as sampling
+from backend.samples import holds as sampling
 from backend.trace.graph import Trace
 
 
@@ -45,7 +46,7 @@ def plan(trace: Trace) -> RecallPlan:
 
 def recall_all(trace: Trace, reason: str, by: User) -> list[Batch]:
     """Recall every recallable batch of *trace* with *reason*; returns the batches recalled."""
-    sampling.require_regulator(by)
+    require_role(by, Role.REGULATOR, message=_(sampling.REGULATORS_ONLY), slug="regulators_only")
     todo = plan(trace).to_recall
     if not todo:
         raise ValidationError(

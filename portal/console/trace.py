@@ -13,12 +13,15 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Form, StringField, TextAreaField
 
+from backend.accounts.models import Role
+from backend.accounts.permissions import require_role
 from backend.audit.log import record
 from backend.batches.states import STATE_NAMES_ZH
 from backend.core.errors import DomainError, Forbidden
+from backend.core.i18n import gettext as _
 from backend.core.spreadsheets import FORMATS
 from backend.extensions import db
-from backend.samples.services import require_regulator
+from backend.samples.holds import REGULATORS_ONLY
 from backend.trace import graph, recall_report, recalls
 from portal.console.common import (
     LocalDateField,
@@ -156,7 +159,7 @@ def report(fmt: str):
 def recall():
     """Recall every affected batch of the trace in one step, with a reason (regulators)."""
     user = acting_user()
-    require_regulator(user)
+    require_role(user, Role.REGULATOR, message=_(REGULATORS_ONLY), slug="regulators_only")
     form = _read_form()
     if not form.given():
         return redirect(url_for(".index"))

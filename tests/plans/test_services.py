@@ -13,14 +13,17 @@ from backend.audit.models import AuditLog
 from backend.core.errors import Conflict, Forbidden, NotFound, ValidationError
 from backend.core.time import SHANGHAI, local_today, utcnow
 from backend.extensions import db as _db
-from backend.plans import services as plans
+from backend.plans import planning, publishing
+from backend.plans.checks import PlanInput, TargetInput
 from backend.plans.models import SamplingPlan, SamplingPlanTarget
-from backend.plans.services import PlanInput, PublicationFilter, TargetInput
+from backend.plans.progress import list_plans, plan_progress
+from backend.plans.publishing import PublicationFilter
 from backend.registry.models import ProductCategory, WorkshopStatus
 from backend.rules import standards
-from backend.samples import services as sampling
+from backend.samples.announcements import DISCLAIMER, announcements
 from backend.samples.models import Qualitative, Sample, TaskSource, TestKind, TestResult, Verdict
-from backend.samples.services import ResultInput
+from backend.samples.recording import record_sample
+from backend.samples.results import ResultInput, record_results
 from tests.factories import (
     InspectorFactory,
     ProductFactory,
@@ -78,7 +81,7 @@ def count(db, model) -> int:
 
 def take(site, product, *, plan, kind=TestKind.LAB) -> Sample:
     """A sample of *product* taken two hours ago under *plan*."""
-    return sampling.record_sample(
+    return record_sample(
         by=site.inspector,
         kind=kind,
         product=product,
@@ -102,12 +105,12 @@ def lead(value: str, **kwargs) -> ResultInput:
 
 
 def test_a_regulator_draws_up_a_plan_and_it_is_audited(db, site):
-    plan = plans.create_plan(plan_input(quarter=2, name="  第二季度抽检  "), by=site.regulator)
+    plan = planning.create_plan(plan_input(quarter=2, name="  第二季度抽检  "), by=site.regulator)
     assert (plan.year, plan.quarter, plan.name) == (this_year(), 2, "第二季度抽检")
     assert plan.task_source is TaskSource.DISTRICT
     entry = db.session.scalar(select(AuditLog).where(AuditLog.action == "sampling_plan.created"))
     assert entry.actor_id == site.regulator.id and entry.object_id == str(plan.id)
-    plans.update_plan(plan.id, plan_input(quarter=None, name="全年抽检"), by=site.regulator)
+    planning.update_plan(plan.id, plan_input(quarter=None, name="全年抽检"), by=site.regulator)
     assert plan.quarter is None and plan.name == "全年抽检"
     change = db.session.scalar(select(AuditLog).where(AuditLog.action == "sampling_plan.updated"))
     assert change.details["changes"]["name"] == ["第二季度抽检", "全年抽检"]
@@ -134,90 +137,90 @@ def test_a_regulator_draws_up_a_plan_and_it_is_audited(db, site):
 )
 def test_bad_plans_are_refused_by_field(db, site, overrides, field, message):
     with pytest.raises(ValidationError) as refused:
-        plans.create_plan(plan_input(**overrides), by=site.regulator)
+        planning.create_plan(plan_input(**overrides), by=site.regulator)
     assert field in refused.value.errors
     assert any(message in m for m in refused.value.errors[field])
     assert count(db, SamplingPlan) == 0 and count(db, AuditLog) == 0
 
 
 def test_names_are_unique_within_a_year_only(db, site):
-    first = plans.create_plan(plan_input(), by=site.regulator)
+    first = planning.create_plan(plan_input(), by=site.regulator)
     with pytest.raises(ValidationError) as taken:
-        plans.create_plan(plan_input(name=" 区级食品安全监督抽检"), by=site.regulator)
+        planning.create_plan(plan_input(name=" 区级食品安全监督抽检"), by=site.regulator)
     assert "已有名为“区级食品安全监督抽检”" in taken.value.errors["name"][0]
-    other_year = plans.create_plan(plan_input(year=this_year() - 1), by=site.regulator)
+    other_year = planning.create_plan(plan_input(year=this_year() - 1), by=site.regulator)
     assert other_year.id != first.id
     # an edit may keep its own name, but not take another plan's in that plan's year
-    plans.update_plan(first.id, plan_input(notes="按区局文件执行"), by=site.regulator)
+    planning.update_plan(first.id, plan_input(notes="按区局文件执行"), by=site.regulator)
     with pytest.raises(ValidationError):
-        plans.update_plan(first.id, plan_input(year=this_year() - 1), by=site.regulator)
+        planning.update_plan(first.id, plan_input(year=this_year() - 1), by=site.regulator)
 
 
 def test_notes_may_hold_line_breaks(db, site):
-    plan = plans.create_plan(plan_input(notes="第一行\r\n第二行"), by=site.regulator)
+    plan = planning.create_plan(plan_input(notes="第一行\r\n第二行"), by=site.regulator)
     assert "\n" in plan.notes
 
 
 def test_year_and_source_stay_once_samples_are_taken(db, site):
-    plan = plans.create_plan(plan_input(), by=site.regulator)
+    plan = planning.create_plan(plan_input(), by=site.regulator)
     take(site, site.a_red, plan=plan)
     with pytest.raises(ValidationError) as refused:
-        plans.update_plan(
+        planning.update_plan(
             plan.id,
             plan_input(year=this_year() - 1, task_source="municipal"),
             by=site.regulator,
         )
     assert "不能更改年度" in refused.value.errors["year"][0]
     assert "不能更改任务来源" in refused.value.errors["task_source"][0]
-    plans.update_plan(plan.id, plan_input(testing_agency="半星红酒厂实验室"), by=site.regulator)
+    planning.update_plan(plan.id, plan_input(testing_agency="半星红酒厂实验室"), by=site.regulator)
     assert plan.testing_agency == "半星红酒厂实验室"
 
 
 def test_only_regulators_change_plans_and_operators_read_nothing(db, site):
-    plan = plans.create_plan(plan_input(), by=site.regulator)
+    plan = planning.create_plan(plan_input(), by=site.regulator)
     operator = UserFactory()
     for user in (site.inspector, operator, None):
         with pytest.raises(Forbidden):
-            plans.create_plan(plan_input(name="另一个"), by=user)
+            planning.create_plan(plan_input(name="另一个"), by=user)
         with pytest.raises(Forbidden):
-            plans.update_plan(plan.id, plan_input(name="改名"), by=user)
+            planning.update_plan(plan.id, plan_input(name="改名"), by=user)
         with pytest.raises(Forbidden):
-            plans.add_target(plan.id, TargetInput(site.a.id, None, 1), by=user)
+            planning.add_target(plan.id, TargetInput(site.a.id, None, 1), by=user)
         with pytest.raises(Forbidden):
-            plans.publish([1], by=user)
+            publishing.publish([1], by=user)
     for user in (operator, None):
         with pytest.raises(Forbidden):
-            plans.list_plans(by=user)
+            list_plans(by=user)
         with pytest.raises(Forbidden):
-            plans.get_plan(plan.id, by=user)
-    assert [r.plan.id for r in plans.list_plans(by=site.inspector)] == [plan.id]
+            planning.get_plan(plan.id, by=user)
+    assert [r.plan.id for r in list_plans(by=site.inspector)] == [plan.id]
     assert plan.name == "区级食品安全监督抽检" and count(db, SamplingPlanTarget) == 0
 
 
 def test_unknown_plans_and_targets_are_not_found(db, site):
     for plan_id in (0, 999999, 2**40):
         with pytest.raises(NotFound):
-            plans.get_plan(plan_id, by=site.regulator)
+            planning.get_plan(plan_id, by=site.regulator)
     with pytest.raises(NotFound):
-        plans.remove_target(999999, by=site.regulator)
+        planning.remove_target(999999, by=site.regulator)
 
 
 def test_plans_are_listed_by_year_and_source(db, site):
-    district = plans.create_plan(plan_input(), by=site.regulator)
-    municipal = plans.create_plan(
+    district = planning.create_plan(plan_input(), by=site.regulator)
+    municipal = planning.create_plan(
         plan_input(name="市级抽检", task_source="municipal", quarter=3), by=site.regulator
     )
-    last_year = plans.create_plan(plan_input(year=this_year() - 1), by=site.regulator)
-    everything = [r.plan.id for r in plans.list_plans(by=site.regulator)]
+    last_year = planning.create_plan(plan_input(year=this_year() - 1), by=site.regulator)
+    everything = [r.plan.id for r in list_plans(by=site.regulator)]
     assert everything == [district.id, municipal.id, last_year.id]  # newest year, whole year first
-    assert [r.plan.id for r in plans.list_plans(by=site.regulator, year=this_year() - 1)] == [
+    assert [r.plan.id for r in list_plans(by=site.regulator, year=this_year() - 1)] == [
         last_year.id
     ]
-    assert [
-        r.plan.id for r in plans.list_plans(by=site.regulator, task_source=TaskSource.MUNICIPAL)
-    ] == [municipal.id]
+    assert [r.plan.id for r in list_plans(by=site.regulator, task_source=TaskSource.MUNICIPAL)] == [
+        municipal.id
+    ]
     assert (
-        plans.plan_years(by=site.inspector)[:2]
+        planning.plan_years(by=site.inspector)[:2]
         == sorted({this_year(), this_year() - 1, local_today().year}, reverse=True)[:2]
     )
 
@@ -226,10 +229,10 @@ def test_plans_are_listed_by_year_and_source(db, site):
 
 
 def test_targets_are_added_and_removed_with_an_audit_trail(db, site):
-    plan = plans.create_plan(plan_input(), by=site.regulator)
-    whole = plans.add_target(plan.id, TargetInput(site.b.id, None, 2), by=site.regulator)
-    one = plans.add_target(plan.id, TargetInput(site.a.id, site.a_red.id, 3), by=site.regulator)
-    plans.add_target(plan.id, TargetInput(site.a.id, site.a_old.id, 1), by=site.regulator)
+    plan = planning.create_plan(plan_input(), by=site.regulator)
+    whole = planning.add_target(plan.id, TargetInput(site.b.id, None, 2), by=site.regulator)
+    one = planning.add_target(plan.id, TargetInput(site.a.id, site.a_red.id, 3), by=site.regulator)
+    planning.add_target(plan.id, TargetInput(site.a.id, site.a_old.id, 1), by=site.regulator)
     db.session.refresh(plan)
     assert [(t.workshop_id, t.product_id, t.planned_samples) for t in plan.targets] == [
         (site.b.id, None, 2),
@@ -237,7 +240,7 @@ def test_targets_are_added_and_removed_with_an_audit_trail(db, site):
         (site.a.id, site.a_old.id, 1),
     ]
     assert whole.id and one.id
-    plans.remove_target(one.id, by=site.regulator)
+    planning.remove_target(one.id, by=site.regulator)
     assert count(db, SamplingPlanTarget) == 2
     actions = db.session.scalars(
         select(AuditLog.action).where(AuditLog.object_type == "sampling_plan").order_by(AuditLog.id)
@@ -267,17 +270,17 @@ def test_targets_are_added_and_removed_with_an_audit_trail(db, site):
     ],
 )
 def test_bad_targets_are_refused_by_field(db, site, make, field, message):
-    plan = plans.create_plan(plan_input(), by=site.regulator)
+    plan = planning.create_plan(plan_input(), by=site.regulator)
     with pytest.raises(ValidationError) as refused:
-        plans.add_target(plan.id, make(site), by=site.regulator)
+        planning.add_target(plan.id, make(site), by=site.regulator)
     assert any(message in m for m in refused.value.errors[field]), refused.value.errors
     assert count(db, SamplingPlanTarget) == 0
 
 
 def test_a_workshop_is_targeted_whole_or_by_product_and_never_twice(db, site):
-    plan = plans.create_plan(plan_input(), by=site.regulator)
-    plans.add_target(plan.id, TargetInput(site.b.id, None, 2), by=site.regulator)
-    plans.add_target(plan.id, TargetInput(site.a.id, site.a_red.id, 1), by=site.regulator)
+    plan = planning.create_plan(plan_input(), by=site.regulator)
+    planning.add_target(plan.id, TargetInput(site.b.id, None, 2), by=site.regulator)
+    planning.add_target(plan.id, TargetInput(site.a.id, site.a_red.id, 1), by=site.regulator)
     refusals = [
         (TargetInput(site.b.id, None, 1), "workshop_id", "已在本计划中"),
         (TargetInput(site.b.id, site.b_red.id, 1), "product_id", "已整坊列入本计划"),
@@ -286,28 +289,34 @@ def test_a_workshop_is_targeted_whole_or_by_product_and_never_twice(db, site):
     ]
     for data, field, message in refusals:
         with pytest.raises(ValidationError) as refused:
-            plans.add_target(plan.id, data, by=site.regulator)
+            planning.add_target(plan.id, data, by=site.regulator)
         assert message in refused.value.errors[field][0]
     assert count(db, SamplingPlanTarget) == 2
     # the same workshop in another plan is fine
-    other = plans.create_plan(plan_input(name="专项抽检", task_source="special"), by=site.regulator)
-    plans.add_target(other.id, TargetInput(site.b.id, None, 1), by=site.regulator)
+    other = planning.create_plan(
+        plan_input(name="专项抽检", task_source="special"), by=site.regulator
+    )
+    planning.add_target(other.id, TargetInput(site.b.id, None, 1), by=site.regulator)
 
 
 def test_a_target_with_samples_is_not_removed(db, site):
-    plan = plans.create_plan(plan_input(), by=site.regulator)
-    target = plans.add_target(plan.id, TargetInput(site.a.id, site.a_red.id, 2), by=site.regulator)
-    spare = plans.add_target(plan.id, TargetInput(site.a.id, site.a_old.id, 2), by=site.regulator)
+    plan = planning.create_plan(plan_input(), by=site.regulator)
+    target = planning.add_target(
+        plan.id, TargetInput(site.a.id, site.a_red.id, 2), by=site.regulator
+    )
+    spare = planning.add_target(
+        plan.id, TargetInput(site.a.id, site.a_old.id, 2), by=site.regulator
+    )
     take(site, site.a_red, plan=plan)
     with pytest.raises(Conflict) as refused:
-        plans.remove_target(target.id, by=site.regulator)
+        planning.remove_target(target.id, by=site.regulator)
     assert "已按此对象抽取 1 个样品，不能移除" in refused.value.message
-    plans.remove_target(spare.id, by=site.regulator)  # nothing taken for the other product
+    planning.remove_target(spare.id, by=site.regulator)  # nothing taken for the other product
     assert [t.id for t in db.session.scalars(select(SamplingPlanTarget))] == [target.id]
 
 
 def test_target_choices_leave_out_cancelled_workshops(db, site):
-    choices = plans.target_choices(by=site.inspector)
+    choices = planning.target_choices(by=site.inspector)
     names = [w.name for w in choices.workshops]
     assert "已注销酒坊" not in names and "四大桶红曲酒坊" in names
     assert {p.id for p in choices.products} == {
@@ -330,11 +339,11 @@ def counted(db, site):
     - A / 陈年老酒 (1 planned): nothing yet.
     - C, not a target: one pass (off target). Samples outside the plan never count.
     """
-    plan = plans.create_plan(plan_input(), by=site.regulator)
-    red = plans.add_target(plan.id, TargetInput(site.a.id, site.a_red.id, 3), by=site.regulator)
-    whole = plans.add_target(plan.id, TargetInput(site.b.id, None, 2), by=site.regulator)
-    old = plans.add_target(plan.id, TargetInput(site.a.id, site.a_old.id, 1), by=site.regulator)
-    other = plans.create_plan(
+    plan = planning.create_plan(plan_input(), by=site.regulator)
+    red = planning.add_target(plan.id, TargetInput(site.a.id, site.a_red.id, 3), by=site.regulator)
+    whole = planning.add_target(plan.id, TargetInput(site.b.id, None, 2), by=site.regulator)
+    old = planning.add_target(plan.id, TargetInput(site.a.id, site.a_old.id, 1), by=site.regulator)
+    other = planning.create_plan(
         plan_input(name="市级抽检", task_source="municipal"), by=site.regulator
     )
     lab = site.inspector
@@ -342,17 +351,17 @@ def counted(db, site):
     def done(sample, *values):
         """Complete *sample* with lead readings of *values*."""
         for value in values:
-            sampling.record_results(sample, [lead(value)], by=lab)
+            record_results(sample, [lead(value)], by=lab)
 
     done(take(site, site.a_red, plan=plan), "0.05")
     done(take(site, site.a_red, plan=plan), "0.9")
     take(site, site.a_red, plan=plan)
     done(take(site, site.b_red, plan=plan), "0.1")
     corrected = take(site, site.b_red, plan=plan)
-    wrong = sampling.record_results(corrected, [lead("5")], by=lab).results[0]
-    sampling.record_results(corrected, [lead("0.05", supersedes_id=wrong.id)], by=lab)
+    wrong = record_results(corrected, [lead("5")], by=lab).results[0]
+    record_results(corrected, [lead("0.05", supersedes_id=wrong.id)], by=lab)
     screen = take(site, site.b_red, plan=plan, kind=TestKind.RAPID)
-    sampling.record_results(
+    record_results(
         screen,
         [
             ResultInput(
@@ -367,7 +376,7 @@ def counted(db, site):
     done(take(site, site.c_red, plan=plan), "0.05")
     done(take(site, site.a_red, plan=other), "0.9")  # another plan
     done(
-        sampling.record_sample(
+        record_sample(
             by=lab,
             kind=TestKind.LAB,
             product=site.a_red,
@@ -393,7 +402,7 @@ def figures(progress) -> tuple:
 
 def test_progress_per_target_and_per_plan(db, site, counted):
     plan, red, whole, old = counted
-    found = plans.plan_progress(plan, by=site.inspector)
+    found = plan_progress(plan, by=site.inspector)
     by_target = {r.target.id: r.progress for r in found.rows}
     assert figures(by_target[red.id]) == (3, 3, 2, 1, 1)
     assert figures(by_target[whole.id]) == (2, 3, 3, 2, 0)
@@ -405,7 +414,7 @@ def test_progress_per_target_and_per_plan(db, site, counted):
     assert found.off_target == 1  # C's sample
     # met: 3 of A's 3, 2 of B's 2 (the third is beyond the plan), none of the old wine's 1
     assert (found.total.fulfilled, found.total.remaining, found.total.percent) == (5, 1, 83)
-    listed = {r.plan.id: r for r in plans.list_plans(by=site.inspector)}
+    listed = {r.plan.id: r for r in list_plans(by=site.inspector)}
     assert listed[plan.id].targets == 3
     assert figures(listed[plan.id].progress) == (6, 7, 6, 4, 1)
     assert listed[plan.id].progress.percent == 83
@@ -424,15 +433,15 @@ def test_progress_is_counted_by_the_database_not_per_sample(db, site, counted):
 
     def queries() -> tuple[int, int]:
         """Statements sent for a plan's progress and for the plan list."""
-        loaded = plans.get_plan(plan.id, by=site.inspector)  # the plan page loads it first
+        loaded = planning.get_plan(plan.id, by=site.inspector)  # the plan page loads it first
         engine = _db.session.get_bind()
         event.listen(engine, "before_cursor_execute", count_statement)
         try:
             statements.clear()
-            plans.plan_progress(loaded, by=site.inspector)
+            plan_progress(loaded, by=site.inspector)
             progress = len(statements)
             statements.clear()
-            plans.list_plans(by=site.inspector)
+            list_plans(by=site.inspector)
             listing = len(statements)
         finally:
             event.remove(engine, "before_cursor_execute", count_statement)
@@ -440,7 +449,7 @@ def test_progress_is_counted_by_the_database_not_per_sample(db, site, counted):
 
     before = queries()
     for _ in range(5):
-        sampling.record_results(take(site, site.b_red, plan=plan), [lead("0.1")], by=site.inspector)
+        record_results(take(site, site.b_red, plan=plan), [lead("0.1")], by=site.inspector)
     assert queries() == before
     assert before[0] <= 2 and before[1] <= 3
 
@@ -450,13 +459,13 @@ def test_progress_is_counted_by_the_database_not_per_sample(db, site, counted):
 
 def test_candidates_and_publication_all_or_nothing(db, site, counted):
     plan = counted[0]
-    found = plans.candidates(PublicationFilter(plan_id=plan.id), by=site.inspector)
+    found = publishing.candidates(PublicationFilter(plan_id=plan.id), by=site.inspector)
     numbers = [c.sample.sample_no for c in found]
     # completed lab samples of the plan: A pass, A fail, B pass, B corrected, C pass
     assert len(found) == 5 and all(c.blocker == "" for c in found)
     assert {c.row["conclusion"] for c in found} == {"pass", "fail"}
-    assert len(plans.candidates(PublicationFilter(), by=site.regulator)) == 7
-    assert plans.candidates(PublicationFilter(year=this_year() - 1), by=site.regulator) == []
+    assert len(publishing.candidates(PublicationFilter(), by=site.regulator)) == 7
+    assert publishing.candidates(PublicationFilter(year=this_year() - 1), by=site.regulator) == []
     collected = db.session.scalar(
         select(Sample).where(Sample.plan_id == plan.id, Sample.status == "collected")
     )
@@ -471,13 +480,13 @@ def test_candidates_and_publication_all_or_nothing(db, site, counted):
         (list(range(1, 502)), "每次最多公示 500 个样品"),
     ):
         with pytest.raises(ValidationError) as refused:
-            plans.publish((chosen if extra else []) + extra, by=site.regulator)
+            publishing.publish((chosen if extra else []) + extra, by=site.regulator)
         assert any(message in m for m in refused.value.errors["sample_ids"]), refused.value.errors
     assert (
         db.session.scalar(select(func.count(Sample.id)).where(Sample.published_at.is_not(None)))
         == 0
     )
-    done = plans.publish([str(i) for i in chosen] + [str(chosen[0])], by=site.regulator)
+    done = publishing.publish([str(i) for i in chosen] + [str(chosen[0])], by=site.regulator)
     assert [s.sample_no for s in done] == numbers[:2]
     assert all(s.published_at is not None for s in done)
     assert count(db, AuditLog) >= 2
@@ -486,17 +495,17 @@ def test_candidates_and_publication_all_or_nothing(db, site, counted):
     ).all()
     assert sorted(published) == sorted(str(i) for i in chosen)
     with pytest.raises(ValidationError) as twice:
-        plans.publish([chosen[0]], by=site.regulator)
+        publishing.publish([chosen[0]], by=site.regulator)
     assert "已公示" in twice.value.errors["sample_ids"][0]
-    public = plans.published(None, by=site.inspector)
+    public = publishing.published(None, by=site.inspector)
     assert sorted(r["number"] for r in public.rows) == sorted(numbers[:2])
-    assert public.disclaimer == plans.DISCLAIMER
+    assert public.disclaimer == DISCLAIMER
 
 
 def test_a_result_still_to_be_judged_holds_publication(db, site):
-    plan = plans.create_plan(plan_input(), by=site.regulator)
+    plan = planning.create_plan(plan_input(), by=site.regulator)
     sample = take(site, site.a_red, plan=plan)
-    sampling.record_results(sample, [lead("0.05")], by=site.inspector)
+    record_results(sample, [lead("0.05")], by=site.inspector)
     pending = TestResult(
         sample_id=sample.id,
         item_code="alcohol",
@@ -506,13 +515,13 @@ def test_a_result_still_to_be_judged_holds_publication(db, site):
     db.session.add(pending)
     db.session.flush()
     db.session.expire(sample, ["results"])
-    found = plans.candidates(PublicationFilter(), by=site.regulator)
+    found = publishing.candidates(PublicationFilter(), by=site.regulator)
     assert "待判定" in found[0].blocker
     with pytest.raises(ValidationError) as refused:
-        plans.publish([sample.id], by=site.regulator)
+        publishing.publish([sample.id], by=site.regulator)
     assert "待判定" in refused.value.errors["sample_ids"][0]
     assert sample.published_at is None
 
 
 def test_the_disclaimer_is_the_public_announcements(db, site):
-    assert plans.DISCLAIMER == sampling.announcements()["disclaimer"]
+    assert DISCLAIMER == announcements()["disclaimer"]

@@ -21,7 +21,7 @@ from backend.audit.models import AuditLog
 from backend.batches.models import BatchState, BatchStateChange
 from backend.core.time import SHANGHAI, utcnow
 from backend.files.models import StoredFile
-from backend.samples import services as sampling
+from backend.samples import recording
 from backend.samples.models import (
     Qualitative,
     Sample,
@@ -30,7 +30,8 @@ from backend.samples.models import (
     TestKind,
     TestResult,
 )
-from backend.samples.services import ResultInput
+from backend.samples.results import ResultInput, record_results
+from backend.samples.self_checks import record_self_check
 from tests.factories import (
     InspectorFactory,
     ProductFactory,
@@ -318,7 +319,7 @@ def many(db, site):
     """Besides CJ-1 (lab, district, pass): a rapid positive and an empty lab sample."""
     batch, _codes = site
     vehicle = InspectorFactory()
-    rapid = sampling.record_sample(
+    rapid = recording.record_sample(
         by=vehicle,
         kind=TestKind.RAPID,
         batch=batch,
@@ -327,14 +328,14 @@ def many(db, site):
         sampled_at=utcnow() - timedelta(days=3),
         sample_no="KJ-LIST-1",
     )
-    sampling.record_results(
+    record_results(
         rapid,
         [ResultInput("benzoic_acid", "胶体金法", qualitative=Qualitative.POSITIVE)],
         by=vehicle,
     )
     other = WorkshopFactory(name="枋洋豆腐坊")
     tofu = ProductFactory(workshop=other, name="坊洋黑豆腐")
-    lab = sampling.record_sample(
+    lab = recording.record_sample(
         by=vehicle,
         kind=TestKind.LAB,
         product=tofu,
@@ -667,7 +668,7 @@ def test_no_file_chosen_is_refused(client, db, site):
 def test_export_one_row_per_live_result_with_formulas_neutralised(client, db, many):
     batch, rapid, _lab, _other = many
     vehicle = InspectorFactory()
-    evil = sampling.record_sample(
+    evil = recording.record_sample(
         by=vehicle,
         kind=TestKind.LAB,
         batch=batch,
@@ -676,13 +677,13 @@ def test_export_one_row_per_live_result_with_formulas_neutralised(client, db, ma
         sampled_at=utcnow() - timedelta(hours=5),
         sample_no="CJ-EVIL",
     )
-    first = sampling.record_results(
+    first = record_results(
         evil,
         [ResultInput("lead", "@SUM(A1:A9)", value=Decimal("0.2"), unit="mg/kg")],
         by=vehicle,
         complete=False,
     ).results[0]
-    sampling.record_results(
+    record_results(
         evil,
         [
             ResultInput(
@@ -746,7 +747,7 @@ def test_self_checks_are_read_but_not_written_in_the_console(client, db, site):
     batch, _codes = site
     owner = UserFactory()
     WorkshopMembershipFactory(user=owner, workshop_id=batch.workshop_id, role=MemberRole.OWNER)
-    recorded = sampling.record_self_check(
+    recorded = record_self_check(
         batch.workshop_id,
         batch.batch_no,
         by=owner,

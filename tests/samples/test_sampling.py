@@ -12,12 +12,15 @@ from backend.accounts.models import MemberRole
 from backend.batches.models import BatchState, BatchStateChange
 from backend.batches.states import change_state
 from backend.core.errors import Conflict, Forbidden, NotFound, ValidationError
-from backend.core.time import utcnow
+from backend.core.time import SHANGHAI, utcnow
 from backend.files.models import StoredFile
 from backend.files.storage import open_file
 from backend.plans.models import SamplingPlan
 from backend.registry.models import ProductCategory
-from backend.samples import services as sampling
+from backend.samples.announcements import announcement_row, announcements, publish_sample
+from backend.samples.confirmation import confirmation_of
+from backend.samples.holds import batch_quality, hold_batch, recall_batch, release_batch
+from backend.samples.lookup import get_sample, is_superseded
 from backend.samples.models import (
     Qualitative,
     Sample,
@@ -27,7 +30,9 @@ from backend.samples.models import (
     TestResult,
     Verdict,
 )
-from backend.samples.services import ResultInput
+from backend.samples.recording import record_sample
+from backend.samples.reports import ReportTooLarge, attach_report
+from backend.samples.results import ResultInput, record_results
 from tests.factories import (
     BatchFactory,
     InspectorFactory,
@@ -58,7 +63,7 @@ def ago(**kwargs) -> datetime:
 
 
 def rapid_sample(batch, by, **kwargs) -> Sample:
-    return sampling.record_sample(
+    return record_sample(
         by=by,
         kind=TestKind.RAPID,
         batch=batch,
@@ -71,7 +76,7 @@ def rapid_sample(batch, by, **kwargs) -> Sample:
 
 def lab_sample(batch, by, **kwargs) -> Sample:
     kwargs.setdefault("sampled_at", ago(hours=2))
-    return sampling.record_sample(
+    return record_sample(
         by=by,
         kind=TestKind.LAB,
         batch=batch,
@@ -104,7 +109,7 @@ def test_inspectors_record_samples_with_generated_numbers(db, wine, people):
     first = rapid_sample(batch, people.vehicle)
     second = rapid_sample(batch, people.vehicle)
     lab = lab_sample(batch, people.regulator, sample_no="cj-2026-77")
-    today = first.sampled_at.astimezone(sampling.SHANGHAI).strftime("%Y%m%d")
+    today = first.sampled_at.astimezone(SHANGHAI).strftime("%Y%m%d")
     assert first.sample_no == f"KJ{today}-001" and second.sample_no == f"KJ{today}-002"
     assert lab.sample_no == "CJ-2026-77"  # numbers are kept in upper case
     assert first.workshop_id == batch.workshop_id and first.product_id == batch.product_id
@@ -119,7 +124,7 @@ def test_inspectors_record_samples_with_generated_numbers(db, wine, people):
 
 def test_a_sample_of_a_product_without_a_batch(db, wine, people):
     batch, _ = wine
-    sample = sampling.record_sample(
+    sample = record_sample(
         by=people.vehicle,
         kind=TestKind.RAPID,
         product=batch.product,
@@ -129,7 +134,7 @@ def test_a_sample_of_a_product_without_a_batch(db, wine, people):
     assert sample.batch_id is None and sample.workshop_id == batch.workshop_id
     other = ProductFactory()
     with pytest.raises(ValidationError) as mismatch:
-        sampling.record_sample(
+        record_sample(
             by=people.vehicle,
             kind=TestKind.RAPID,
             batch=batch,
@@ -139,28 +144,26 @@ def test_a_sample_of_a_product_without_a_batch(db, wine, people):
         )
     assert mismatch.value.slug == "product_mismatch"
     with pytest.raises(ValidationError) as neither:
-        sampling.record_sample(
-            by=people.vehicle, kind=TestKind.RAPID, task_source=TaskSource.ROUTINE
-        )
+        record_sample(by=people.vehicle, kind=TestKind.RAPID, task_source=TaskSource.ROUTINE)
     assert neither.value.slug == "batch_or_product_needed"
 
 
 def test_a_plan_gives_task_source_and_agency_and_must_agree(db, wine, people):
     batch, _ = wine
-    year = utcnow().astimezone(sampling.SHANGHAI).year
+    year = utcnow().astimezone(SHANGHAI).year
     plan = SamplingPlan(
         year=year, name="区级抽检", task_source=TaskSource.DISTRICT, testing_agency="联盟实验室"
     )
     db.session.add(plan)
     db.session.flush()
-    sample = sampling.record_sample(by=people.lab, kind=TestKind.LAB, batch=batch, plan=plan)
+    sample = record_sample(by=people.lab, kind=TestKind.LAB, batch=batch, plan=plan)
     assert (sample.task_source, sample.testing_agency, sample.plan_id) == (
         TaskSource.DISTRICT,
         "联盟实验室",
         plan.id,
     )
     with pytest.raises(ValidationError) as clash:
-        sampling.record_sample(
+        record_sample(
             by=people.lab,
             kind=TestKind.LAB,
             batch=batch,
@@ -170,7 +173,7 @@ def test_a_plan_gives_task_source_and_agency_and_must_agree(db, wine, people):
     assert clash.value.slug == "task_source_mismatch"
     plan.year = year - 1
     with pytest.raises(ValidationError) as outside:
-        sampling.record_sample(by=people.lab, kind=TestKind.LAB, batch=batch, plan=plan)
+        record_sample(by=people.lab, kind=TestKind.LAB, batch=batch, plan=plan)
     assert outside.value.slug == "outside_plan_year"
 
 
@@ -185,7 +188,7 @@ def test_a_plan_gives_task_source_and_agency_and_must_agree(db, wine, people):
 def test_sampling_times_in_the_future_or_years_back_are_refused(db, wine, people, when, slug):
     batch, _ = wine
     with pytest.raises(ValidationError) as refused:
-        sampling.record_sample(
+        record_sample(
             by=people.vehicle,
             kind=TestKind.RAPID,
             batch=batch,
@@ -206,17 +209,17 @@ def test_operators_may_not_record_samples_or_results_even_for_their_own_workshop
     assert refused.value.slug == "inspectors_only"
     sample = rapid_sample(batch, people.vehicle)
     with pytest.raises(Forbidden):
-        sampling.record_results(sample, [reading("benzoic_acid", qualitative=NEGATIVE)], by=owner)
+        record_results(sample, [reading("benzoic_acid", qualitative=NEGATIVE)], by=owner)
     # they may read their own workshop's samples, not another's
-    assert sampling.get_sample(sample.sample_no, by=owner) is sample
+    assert get_sample(sample.sample_no, by=owner) is sample
     stranger = UserFactory()
     WorkshopMembershipFactory(user=stranger, role=MemberRole.OWNER)
     with pytest.raises(Forbidden):
-        sampling.get_sample(sample.sample_no, by=stranger)
+        get_sample(sample.sample_no, by=stranger)
     with pytest.raises(Forbidden):
-        sampling.batch_quality(batch, by=stranger)
+        batch_quality(batch, by=stranger)
     with pytest.raises(NotFound):
-        sampling.get_sample("NO-SUCH-SAMPLE", by=people.lab)
+        get_sample("NO-SUCH-SAMPLE", by=people.lab)
 
 
 # -- results and verdicts ------------------------------------------------------------------
@@ -225,7 +228,7 @@ def test_operators_may_not_record_samples_or_results_even_for_their_own_workshop
 def test_a_rapid_positive_holds_the_batch_and_opens_a_lab_confirmation(db, wine, people):
     batch, _ = wine
     sample = rapid_sample(batch, people.vehicle, sampling_place="半里加工区")
-    done = sampling.record_results(
+    done = record_results(
         sample,
         [
             reading("alcohol", "15.4", method="酒精计法"),
@@ -244,13 +247,13 @@ def test_a_rapid_positive_holds_the_batch_and_opens_a_lab_confirmation(db, wine,
     task = done.confirmation
     assert task.sample_no == f"{sample.sample_no}-FJ" and task.kind is TestKind.LAB
     assert task.batch_id == batch.id and task.status is SampleStatus.COLLECTED
-    assert sampling.confirmation_of(task) is sample
+    assert confirmation_of(task) is sample
     assert sample.status is SampleStatus.COMPLETED
-    quality = sampling.batch_quality(batch)
+    quality = batch_quality(batch)
     assert [r.id for r in quality.open_screens] == [benzoic.id]
     assert not quality.releasable and not quality.recall_recommended
     # a second positive on the same sample reuses the task
-    again = sampling.record_results(
+    again = record_results(
         sample, [reading("sorbic_acid", qualitative=POSITIVE)], by=people.vehicle
     )
     assert again.confirmation.id == task.id and batch.state is BatchState.HELD
@@ -260,37 +263,37 @@ def test_a_rapid_positive_holds_the_batch_and_opens_a_lab_confirmation(db, wine,
 def test_a_lab_pass_confirms_the_screen_and_the_regulator_may_release(db, wine, people):
     batch, _ = wine
     rapid = rapid_sample(batch, people.vehicle)
-    screen = sampling.record_results(
+    screen = record_results(
         rapid, [reading("benzoic_acid", qualitative=POSITIVE)], by=people.vehicle
     )
     with pytest.raises(Conflict) as early:
-        sampling.release_batch(batch, "复检合格", people.regulator)
+        release_batch(batch, "复检合格", people.regulator)
     assert early.value.slug == "awaiting_lab_confirmation"
     lab = screen.confirmation
-    confirmed = sampling.record_results(lab, [reading("benzoic_acid", "0")], by=people.lab)
+    confirmed = record_results(lab, [reading("benzoic_acid", "0")], by=people.lab)
     result = confirmed.results[0]
     assert result.verdict is Verdict.PASS and result.confirms_id == screen.results[0].id
     assert batch.state is BatchState.HELD  # release is the regulator's explicit act
-    assert sampling.batch_quality(batch).releasable
+    assert batch_quality(batch).releasable
     with pytest.raises(Forbidden) as inspector:
-        sampling.release_batch(batch, "复检合格", people.lab)
+        release_batch(batch, "复检合格", people.lab)
     assert inspector.value.slug == "regulators_only"
     with pytest.raises(ValidationError):
-        sampling.release_batch(batch, "  ", people.regulator)
-    sampling.release_batch(batch, "实验室复检苯甲酸未检出，解除暂控。", people.regulator)
+        release_batch(batch, "  ", people.regulator)
+    release_batch(batch, "实验室复检苯甲酸未检出，解除暂控。", people.regulator)
     assert batch.state is BatchState.RELEASED and batch.hold_reason == ""
     assert batch.state_changes[-1].changed_by_id == people.regulator.id
     with pytest.raises(Conflict):
-        sampling.release_batch(batch, "again", people.regulator)
+        release_batch(batch, "again", people.regulator)
 
 
 def test_a_lab_fail_marks_the_batch_for_recall_and_the_regulator_recalls(db, wine, people):
     batch, _ = wine
     rapid = rapid_sample(batch, people.vehicle)
-    screen = sampling.record_results(
+    screen = record_results(
         rapid, [reading("benzoic_acid", qualitative=POSITIVE)], by=people.vehicle
     )
-    failed = sampling.record_results(
+    failed = record_results(
         screen.confirmation, [reading("benzoic_acid", "0.12", unit="g/kg")], by=people.lab
     )
     assert failed.results[0].verdict is Verdict.FAIL
@@ -298,23 +301,21 @@ def test_a_lab_fail_marks_the_batch_for_recall_and_the_regulator_recalls(db, win
     assert failed.recall_recommended and batch.state is BatchState.HELD
     assert "不合格" in batch.hold_reason and "召回" in batch.hold_reason
     with pytest.raises(Conflict) as refused:
-        sampling.release_batch(batch, "想放行", people.regulator)
+        release_batch(batch, "想放行", people.regulator)
     assert refused.value.slug == "lab_fail_stands"
     with pytest.raises(Forbidden):
-        sampling.recall_batch(batch, "实验室确认不合格", people.lab)
-    sampling.recall_batch(batch, "实验室确认苯甲酸不合格，召回。", people.regulator)
+        recall_batch(batch, "实验室确认不合格", people.lab)
+    recall_batch(batch, "实验室确认苯甲酸不合格，召回。", people.regulator)
     assert batch.state is BatchState.RECALLED
     assert batch.hold_reason == "实验室确认苯甲酸不合格，召回。"
     with pytest.raises(Conflict) as twice:
-        sampling.recall_batch(batch, "again", people.regulator)
+        recall_batch(batch, "again", people.regulator)
     assert twice.value.slug == "batch_state_conflict"
 
 
 def test_a_lab_fail_on_a_released_batch_holds_it(db, wine, people):
     batch, _ = wine
-    done = sampling.record_results(
-        lab_sample(batch, people.lab), [reading("lead", "0.8")], by=people.lab
-    )
+    done = record_results(lab_sample(batch, people.lab), [reading("lead", "0.8")], by=people.lab)
     assert done.results[0].verdict is Verdict.FAIL and done.results[0].confirms_id is None
     assert done.held and batch.state is BatchState.HELD and done.recall_recommended
     assert done.confirmation is None
@@ -324,7 +325,7 @@ def test_a_positive_on_an_unreleased_batch_leaves_its_state(db, wine, people):
     batch, _ = wine
     fresh = BatchFactory(product=batch.product, batch_no="LIN-NEW")
     change_state(fresh, BatchState.IN_PRODUCTION)
-    done = sampling.record_results(
+    done = record_results(
         rapid_sample(fresh, people.vehicle),
         [reading("benzoic_acid", qualitative=POSITIVE)],
         by=people.vehicle,
@@ -335,7 +336,7 @@ def test_a_positive_on_an_unreleased_batch_leaves_its_state(db, wine, people):
 
 def test_a_product_sample_positive_opens_a_task_its_lab_result_confirms(db, wine, people):
     batch, _ = wine
-    rapid = sampling.record_sample(
+    rapid = record_sample(
         by=people.vehicle,
         kind=TestKind.RAPID,
         product=batch.product,
@@ -343,13 +344,11 @@ def test_a_product_sample_positive_opens_a_task_its_lab_result_confirms(db, wine
         testing_agency="快检车",
         sampled_at=ago(hours=2),
     )
-    screen = sampling.record_results(
+    screen = record_results(
         rapid, [reading("benzoic_acid", qualitative=POSITIVE)], by=people.vehicle
     )
     assert not screen.held and batch.state is BatchState.RELEASED
-    confirmed = sampling.record_results(
-        screen.confirmation, [reading("benzoic_acid", "0")], by=people.lab
-    )
+    confirmed = record_results(screen.confirmation, [reading("benzoic_acid", "0")], by=people.lab)
     assert confirmed.results[0].confirms_id == screen.results[0].id
 
 
@@ -369,7 +368,7 @@ def test_a_product_sample_positive_opens_a_task_its_lab_result_confirms(db, wine
 )
 def test_verdicts_come_from_the_standards_table(db, wine, people, item, value, unit, verdict):
     batch, _ = wine
-    done = sampling.record_results(
+    done = record_results(
         lab_sample(batch, people.lab), [reading(item, value, unit=unit)], by=people.lab
     )
     result = done.results[0]
@@ -387,7 +386,7 @@ def test_the_category_chain_finds_the_parent_limit(db, people):
         category=db.session.get(ProductCategory, "dried_tofu"), name="黑豆干", labelled_alcohol=None
     )
     batch = BatchFactory(product=product)
-    done = sampling.record_results(
+    done = record_results(
         lab_sample(batch, people.lab),
         [reading("aluminium", "120"), reading("acesulfame", "0.1")],
         by=people.lab,
@@ -398,9 +397,7 @@ def test_the_category_chain_finds_the_parent_limit(db, people):
     assert acesulfame.standard_limit.category_code == "dried_tofu"
     assert acesulfame.standard_limit.verified is True  # checked: 表A.1 04.04.01.02
     with pytest.raises(ValidationError) as no_label:
-        sampling.record_results(
-            lab_sample(batch, people.lab), [reading("alcohol", "15")], by=people.lab
-        )
+        record_results(lab_sample(batch, people.lab), [reading("alcohol", "15")], by=people.lab)
     assert no_label.value.slug == "no_standard_for_item"
 
 
@@ -408,12 +405,10 @@ def test_alcohol_needs_the_products_labelled_value(db, wine, people):
     batch, _ = wine
     batch.product.labelled_alcohol = None
     with pytest.raises(ValidationError) as missing:
-        sampling.record_results(
-            lab_sample(batch, people.lab), [reading("alcohol", "15")], by=people.lab
-        )
+        record_results(lab_sample(batch, people.lab), [reading("alcohol", "15")], by=people.lab)
     assert missing.value.slug == "label_value_missing"
     with pytest.raises(ValidationError) as qualitative:
-        sampling.record_results(
+        record_results(
             rapid_sample(batch, people.vehicle),
             [reading("alcohol", qualitative=NEGATIVE)],
             by=people.vehicle,
@@ -445,7 +440,7 @@ def test_bad_readings_are_refused_and_nothing_is_written(db, wine, people, item,
     before = result_count(db)
     good = reading("benzoic_acid", "0")
     with pytest.raises(ValidationError) as refused:
-        sampling.record_results(sample, [good, item], by=people.lab)
+        record_results(sample, [good, item], by=people.lab)
     assert refused.value.slug == slug
     assert list(refused.value.errors["results"]) == ["1"]  # the second item is at fault
     assert result_count(db) == before
@@ -456,7 +451,7 @@ def test_a_post_that_fails_after_a_positive_item_holds_nothing(db, wine, people)
     batch, _ = wine
     sample = rapid_sample(batch, people.vehicle)
     with pytest.raises(ValidationError):
-        sampling.record_results(
+        record_results(
             sample,
             [reading("benzoic_acid", qualitative=POSITIVE), reading("melamine", "0")],
             by=people.vehicle,
@@ -464,25 +459,25 @@ def test_a_post_that_fails_after_a_positive_item_holds_nothing(db, wine, people)
     assert batch.state is BatchState.RELEASED
     assert db.session.scalar(select(func.count(BatchStateChange.id))) == 3  # the fixture's
     with pytest.raises(ValidationError) as twice:
-        sampling.record_results(
+        record_results(
             sample,
             [reading("benzoic_acid", qualitative=NEGATIVE)] * 2,
             by=people.vehicle,
         )
     assert twice.value.slug == "duplicate_item"
     with pytest.raises(ValidationError) as empty:
-        sampling.record_results(sample, [], by=people.vehicle)
+        record_results(sample, [], by=people.vehicle)
     assert empty.value.slug == "bad_result_count"
 
 
 def test_results_are_evidence_a_correction_supersedes(db, wine, people):
     batch, _ = wine
     rapid = rapid_sample(batch, people.vehicle)
-    screen = sampling.record_results(
+    screen = record_results(
         rapid, [reading("benzoic_acid", qualitative=POSITIVE)], by=people.vehicle
     ).results[0]
     assert batch.state is BatchState.HELD
-    correction = sampling.record_results(
+    correction = record_results(
         rapid,
         [
             reading(
@@ -498,12 +493,12 @@ def test_results_are_evidence_a_correction_supersedes(db, wine, people):
     original = db.session.get(TestResult, screen.id)
     assert original.verdict is Verdict.POSITIVE_SCREEN and original.qualitative is POSITIVE
     assert correction.supersedes_id == screen.id and correction.verdict is Verdict.PASS
-    assert sampling.is_superseded(screen.id) and not sampling.is_superseded(correction.id)
-    quality = sampling.batch_quality(batch)
+    assert is_superseded(screen.id) and not is_superseded(correction.id)
+    quality = batch_quality(batch)
     assert quality.open_screens == [] and quality.releasable
     assert quality.superseded_ids == {screen.id}
     with pytest.raises(Conflict) as twice:
-        sampling.record_results(
+        record_results(
             rapid,
             [reading("benzoic_acid", qualitative=NEGATIVE, supersedes_id=screen.id)],
             by=people.vehicle,
@@ -511,12 +506,12 @@ def test_results_are_evidence_a_correction_supersedes(db, wine, people):
     assert twice.value.slug == "already_superseded"
     other = lab_sample(batch, people.lab)
     with pytest.raises(ValidationError) as elsewhere:
-        sampling.record_results(
+        record_results(
             other, [reading("benzoic_acid", "0", supersedes_id=screen.id)], by=people.lab
         )
     assert elsewhere.value.slug == "superseded_not_found"
     with pytest.raises(ValidationError) as other_item:
-        sampling.record_results(
+        record_results(
             rapid,
             [reading("sorbic_acid", qualitative=NEGATIVE, supersedes_id=correction.id)],
             by=people.vehicle,
@@ -527,17 +522,17 @@ def test_results_are_evidence_a_correction_supersedes(db, wine, people):
 def test_a_corrected_lab_fail_no_longer_blocks_release(db, wine, people):
     batch, _ = wine
     sample = lab_sample(batch, people.lab)
-    fail = sampling.record_results(sample, [reading("lead", "5.0")], by=people.lab).results[0]
+    fail = record_results(sample, [reading("lead", "5.0")], by=people.lab).results[0]
     assert batch.state is BatchState.HELD
-    sampling.record_results(sample, [reading("lead", "0.05", supersedes_id=fail.id)], by=people.lab)
-    quality = sampling.batch_quality(batch)
+    record_results(sample, [reading("lead", "0.05", supersedes_id=fail.id)], by=people.lab)
+    quality = batch_quality(batch)
     assert not quality.recall_recommended and quality.releasable
 
 
 def test_a_screen_on_a_held_batch_adds_to_the_banner(db, wine, people):
     batch, _ = wine
-    sampling.hold_batch(batch, "群众投诉，暂停销售核查。", people.regulator)
-    sampling.record_results(
+    hold_batch(batch, "群众投诉，暂停销售核查。", people.regulator)
+    record_results(
         rapid_sample(batch, people.vehicle),
         [reading("benzoic_acid", qualitative=POSITIVE)],
         by=people.vehicle,
@@ -548,13 +543,13 @@ def test_a_screen_on_a_held_batch_adds_to_the_banner(db, wine, people):
 def test_only_regulators_hold_by_hand(db, wine, people):
     batch, _ = wine
     with pytest.raises(Forbidden):
-        sampling.hold_batch(batch, "核查", people.lab)
-    sampling.hold_batch(batch, "核查", people.regulator)
+        hold_batch(batch, "核查", people.lab)
+    hold_batch(batch, "核查", people.regulator)
     assert batch.state is BatchState.HELD
     with pytest.raises(Conflict) as again:
-        sampling.hold_batch(batch, "核查", people.regulator)
+        hold_batch(batch, "核查", people.regulator)
     assert again.value.slug == "batch_state_conflict"
-    sampling.release_batch(batch, "核查无问题", people.regulator)  # no screen, no fail
+    release_batch(batch, "核查无问题", people.regulator)  # no screen, no fail
     assert batch.state is BatchState.RELEASED
 
 
@@ -571,25 +566,25 @@ def test_only_pdf_reports_are_kept(db, wine, people, uploads, app, monkeypatch):
     batch, _ = wine
     sample = lab_sample(batch, people.lab)
     pdf = b"%PDF-1.4\n" + b"x" * 1000 + b"\n%%EOF\n"
-    stored = sampling.attach_report(sample, BytesIO(pdf), "../报告 CJ.pdf", by=people.lab)
+    stored = attach_report(sample, BytesIO(pdf), "../报告 CJ.pdf", by=people.lab)
     assert sample.report_file_id == stored.id and stored.content_type == "application/pdf"
     assert stored.filename == "报告 CJ.pdf" and stored.size == len(pdf)
     with open_file(stored) as handle:
         assert handle.read() == pdf
     for bad in (b"", b"PK\x03\x04zip", b"<html>%PDF-"):
         with pytest.raises(ValidationError) as refused:
-            sampling.attach_report(sample, BytesIO(bad), "x.pdf", by=people.lab)
+            attach_report(sample, BytesIO(bad), "x.pdf", by=people.lab)
         assert refused.value.slug == "not_a_pdf"
     monkeypatch.setitem(app.config, "UPLOAD_MAX_BYTES", 1024)
-    with pytest.raises(sampling.ReportTooLarge) as big:
-        sampling.attach_report(sample, BytesIO(b"%PDF-" + b"0" * 200_000), "x.pdf", by=people.lab)
+    with pytest.raises(ReportTooLarge) as big:
+        attach_report(sample, BytesIO(b"%PDF-" + b"0" * 200_000), "x.pdf", by=people.lab)
     assert big.value.status_code == 413
     assert db.session.scalar(select(func.count(StoredFile.id))) == 1
     assert [p.name for p in (uploads / ".incoming").iterdir()] == []  # no half-written file
     owner = UserFactory()
     WorkshopMembershipFactory(user=owner, workshop_id=batch.workshop_id)
     with pytest.raises(Forbidden):
-        sampling.attach_report(sample, BytesIO(pdf), "x.pdf", by=owner)
+        attach_report(sample, BytesIO(pdf), "x.pdf", by=owner)
 
 
 # -- publication ---------------------------------------------------------------------------
@@ -598,25 +593,25 @@ def test_only_pdf_reports_are_kept(db, wine, people, uploads, app, monkeypatch):
 def test_publishing_needs_a_completed_lab_sample_and_a_regulator(db, wine, people):
     batch, _ = wine
     rapid = rapid_sample(batch, people.vehicle)
-    sampling.record_results(rapid, [reading("benzoic_acid", qualitative=NEGATIVE)], by=people.lab)
+    record_results(rapid, [reading("benzoic_acid", qualitative=NEGATIVE)], by=people.lab)
     with pytest.raises(Conflict) as screen:
-        sampling.publish_sample(rapid, people.regulator)
+        publish_sample(rapid, people.regulator)
     assert screen.value.slug == "rapid_not_published"
     lab = lab_sample(batch, people.lab)
     with pytest.raises(Conflict) as empty:
-        sampling.publish_sample(lab, people.regulator)
+        publish_sample(lab, people.regulator)
     assert empty.value.slug == "sample_not_completed"
-    sampling.record_results(lab, [reading("lead", "0.1")], by=people.lab, complete=False)
+    record_results(lab, [reading("lead", "0.1")], by=people.lab, complete=False)
     assert lab.status is SampleStatus.TESTING
     with pytest.raises(Conflict):
-        sampling.publish_sample(lab, people.regulator)
-    sampling.record_results(lab, [reading("benzoic_acid", "0")], by=people.lab)
+        publish_sample(lab, people.regulator)
+    record_results(lab, [reading("benzoic_acid", "0")], by=people.lab)
     with pytest.raises(Forbidden):
-        sampling.publish_sample(lab, people.lab)
-    sampling.publish_sample(lab, people.regulator)
+        publish_sample(lab, people.lab)
+    publish_sample(lab, people.regulator)
     assert lab.published_at is not None
     with pytest.raises(Conflict) as twice:
-        sampling.publish_sample(lab, people.regulator)
+        publish_sample(lab, people.regulator)
     assert twice.value.slug == "already_published"
 
 
@@ -624,19 +619,19 @@ def test_announcements_in_the_columns_of_the_public_notice(db, wine, people):
     batch, _ = wine
     batch.workshop.trademark = "林氏"
     good = lab_sample(batch, people.lab, sampling_place="长泰区半里乡某超市")
-    sampling.record_results(good, [reading("lead", "0.05")], by=people.lab)
+    record_results(good, [reading("lead", "0.05")], by=people.lab)
     bad = lab_sample(batch, people.lab)
-    sampling.record_results(
+    record_results(
         bad,
         [reading("benzoic_acid", "0.12", unit="g/kg"), reading("lead", "0.9")],
         by=people.lab,
     )
     unpublished = lab_sample(batch, people.lab)
-    sampling.record_results(unpublished, [reading("lead", "0.05")], by=people.lab)
+    record_results(unpublished, [reading("lead", "0.05")], by=people.lab)
     for sample in (good, bad):
-        sampling.publish_sample(sample, people.regulator)
+        publish_sample(sample, people.regulator)
     bad.published_at = good.published_at + timedelta(minutes=1)
-    found = sampling.announcements()
+    found = announcements()
     assert "仅对所抽检样品的批次和检验项目负责" in found["disclaimer"]
     assert [r["number"] for r in found["rows"]] == [bad.sample_no, good.sample_no]
     row = found["rows"][0]
@@ -660,24 +655,22 @@ def test_announcements_in_the_columns_of_the_public_notice(db, wine, people):
     assert row["testing_agency"] == "半星红酒厂实验室"
     # the wine limits are unverified: the console is told, the public remarks are not
     assert row["unverified_limits"] is True and "核对" not in row["remarks"]
-    console = sampling.announcement_row(bad, public=False)
+    console = announcement_row(bad, public=False)
     assert len(console["failing_items"]) == 2 and console["unverified_limits"] is True
-    this_year = utcnow().astimezone(sampling.SHANGHAI).year
-    assert len(sampling.announcements(this_year)["rows"]) == 2
-    assert sampling.announcements(this_year - 1)["rows"] == []
+    this_year = utcnow().astimezone(SHANGHAI).year
+    assert len(announcements(this_year)["rows"]) == 2
+    assert announcements(this_year - 1)["rows"] == []
     with pytest.raises(ValidationError):
-        sampling.announcements(1800)
+        announcements(1800)
 
 
 def test_the_announcement_uses_corrected_results(db, wine, people):
     batch, _ = wine
     sample = lab_sample(batch, people.lab)
-    wrong = sampling.record_results(sample, [reading("lead", "5")], by=people.lab).results[0]
-    sampling.record_results(
-        sample, [reading("lead", "0.05", supersedes_id=wrong.id)], by=people.lab
-    )
-    sampling.publish_sample(sample, people.regulator)
-    row = sampling.announcements()["rows"][0]
+    wrong = record_results(sample, [reading("lead", "5")], by=people.lab).results[0]
+    record_results(sample, [reading("lead", "0.05", supersedes_id=wrong.id)], by=people.lab)
+    publish_sample(sample, people.regulator)
+    row = announcements()["rows"][0]
     # The corrected lead result is judged by an unverified limit: no public verdict.
     assert row["conclusion"] == "pending" and row["failing_items"] == []
     assert "更正" in row["remarks"]
