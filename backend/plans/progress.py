@@ -13,10 +13,7 @@ from backend.accounts.models import User
 from backend.accounts.permissions import require_role
 from backend.core.i18n import gettext as _
 from backend.extensions import db
-from backend.plans.checks import (
-    STAFF,
-    STAFF_ONLY,
-)
+from backend.plans.checks import STAFF, STAFF_ONLY
 from backend.plans.models import SamplingPlan, SamplingPlanTarget
 from backend.samples.models import Sample, SampleStatus, TaskSource, TestResult, Verdict
 

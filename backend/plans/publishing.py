@@ -18,14 +18,7 @@ from backend.core.errors import DomainError, ValidationError
 from backend.core.i18n import gettext as _
 from backend.core.time import SHANGHAI
 from backend.extensions import db
-from backend.plans.checks import (
-    MAX_ID,
-    REGULATORS_ONLY,
-    STAFF,
-    STAFF_ONLY,
-    Errors,
-    refuse,
-)
+from backend.plans.checks import MAX_ID, REGULATORS_ONLY, STAFF, STAFF_ONLY, Errors, refuse
 from backend.registry.models import Product
 from backend.samples.announcements import announcement_row, announcements, publish_sample
 from backend.samples.lookup import live_results
