@@ -56,7 +56,7 @@ def hold_for(batch: Batch | None, reason: str, by: User) -> bool:
     return False  # not out yet (draft, in production) or already recalled
 
 
-# -- a batch's quality, holds, releases, recalls ------------------------------------------
+# -- a batch's quality, and holds, releases and recalls by hand ----------------------------
 
 
 @dataclass

@@ -33,9 +33,6 @@ def require_reader(user: User, workshop_id: int) -> None:
         raise Forbidden(_("只能查看本作坊的数据。"), slug="not_your_workshop")
 
 
-# -- looking things up -------------------------------------------------------------------
-
-
 def normalise_sample_no(text: str) -> str:
     """A sample number in its stored form (upper case), or ValidationError."""
     value = (text or "").strip().upper()
@@ -91,6 +88,9 @@ def get_plan(plan_id: int) -> SamplingPlan:
     if plan is None:
         raise NotFound(_("抽检计划不存在。"), slug="plan_not_found")
     return plan
+
+
+# -- which results count (a correction supersedes the result it names) --------------------
 
 
 def is_superseded(result_id: int) -> bool:

@@ -55,9 +55,6 @@ def require_recorder(user: User, sample: Sample) -> None:
         require_role(user, *SAMPLERS, message=_(SAMPLERS_ONLY), slug="inspectors_only")
 
 
-# -- samples -----------------------------------------------------------------------------
-
-
 def check_time(value: datetime, field_name: str, *, not_before: datetime | None = None) -> None:
     """Refuse times in the future, more than a year back, or before *not_before*."""
     now = utcnow()
@@ -270,6 +267,9 @@ def record_sample(
     db.session.add(sample)
     db.session.flush()
     return sample
+
+
+# -- the console's sample form ------------------------------------------------------------
 
 
 @dataclass
