@@ -2,7 +2,7 @@
 
 Operators of the workshop open batches, record additives and move a batch through
 production; releasing is for the owner; holding, recalling and lifting a hold are for
-regulators (with the rules of backend.samples.services). Lists are for the workshop's
+regulators (with the rules of backend.samples.holds). Lists are for the workshop's
 operators and regulators.
 """
 

@@ -19,8 +19,13 @@ from backend.core.i18n import gettext as _
 from backend.core.time import SHANGHAI
 from backend.files import storage
 from backend.samples import listing
-from backend.samples import services as sampling
+from backend.samples.announcements import announcements, publish_sample
+from backend.samples.holds import batch_quality, hold_batch, recall_batch, release_batch
+from backend.samples.lookup import get_batch, get_plan, get_product, get_sample
 from backend.samples.models import Qualitative, TaskSource, TestKind
+from backend.samples.recording import record_sample
+from backend.samples.reports import attach_report, report_of
+from backend.samples.results import MAX_RESULTS_PER_POST, ResultInput, record_results
 from backend.samples.schemas import (
     AnnouncementsSchema,
     BatchHoldSchema,
@@ -28,6 +33,7 @@ from backend.samples.schemas import (
     RecordedResultsSchema,
     SampleSchema,
 )
+from backend.samples.self_checks import record_self_check
 from miniprogram_api.auth import current_user
 from miniprogram_api.idempotency import idempotent
 
@@ -102,7 +108,7 @@ class ResultsPostSchema(Schema):
     results = fields.List(
         fields.Nested(ResultItemInSchema),
         required=True,
-        validate=validate.Length(min=1, max=sampling.MAX_RESULTS_PER_POST),
+        validate=validate.Length(min=1, max=MAX_RESULTS_PER_POST),
     )
     complete = fields.Boolean(
         load_default=True, metadata={"description": "Whether these results finish the sample."}
@@ -144,10 +150,10 @@ class Samples(MethodView):
     def post(self, args):
         """Record a sample (inspectors and regulators)."""
         user = current_user()
-        batch = sampling.get_batch(args["batch_no"]) if "batch_no" in args else None
-        product = sampling.get_product(args["product_id"]) if "product_id" in args else None
-        plan = sampling.get_plan(args["plan_id"]) if "plan_id" in args else None
-        sample = sampling.record_sample(
+        batch = get_batch(args["batch_no"]) if "batch_no" in args else None
+        product = get_product(args["product_id"]) if "product_id" in args else None
+        plan = get_plan(args["plan_id"]) if "plan_id" in args else None
+        sample = record_sample(
             by=user,
             kind=args["kind"],
             batch=batch,
@@ -170,7 +176,7 @@ class SampleView(MethodView):
     @blp.response(200, SampleSchema)
     def get(self, sample_no):
         """A sample with its results (inspectors, regulators, the workshop's operators)."""
-        return sampling.get_sample(sample_no, by=current_user())
+        return get_sample(sample_no, by=current_user())
 
 
 @blp.route("/samples/<sample_no>/results")
@@ -184,10 +190,10 @@ class SampleResults(MethodView):
     def post(self, args, sample_no):
         """Record results of one or several items; verdicts come from the standards table."""
         user = current_user()
-        sample = sampling.get_sample(sample_no, by=user)
-        recorded = sampling.record_results(
+        sample = get_sample(sample_no, by=user)
+        recorded = record_results(
             sample,
-            [sampling.ResultInput(**item) for item in args["results"]],
+            [ResultInput(**item) for item in args["results"]],
             by=user,
             complete=args["complete"],
         )
@@ -205,15 +211,15 @@ class SampleReport(MethodView):
     def post(self, files, sample_no):
         """Attach the test report (PDF only) to a sample; a newer report replaces it."""
         user = current_user()
-        sample = sampling.get_sample(sample_no, by=user)
+        sample = get_sample(sample_no, by=user)
         upload = files["file"]
-        sampling.attach_report(sample, upload.stream, upload.filename or "", by=user)
+        attach_report(sample, upload.stream, upload.filename or "", by=user)
         return sample
 
     @blp.response(200, BINARY, content_type="application/pdf", description="The report.")
     def get(self, sample_no):
         """Download the test report of a sample."""
-        stored = sampling.report_of(sampling.get_sample(sample_no, by=current_user()))
+        stored = report_of(get_sample(sample_no, by=current_user()))
         response = send_file(
             storage.open_file(stored),
             mimetype="application/pdf",
@@ -234,7 +240,7 @@ class SamplePublish(MethodView):
     def post(self, sample_no):
         """Publish a completed lab sample in the public announcement (regulators)."""
         user = current_user()
-        sample = sampling.publish_sample(sampling.get_sample(sample_no, by=user), user)
+        sample = publish_sample(get_sample(sample_no, by=user), user)
         return sample
 
 
@@ -246,12 +252,12 @@ class BatchResults(MethodView):
     def get(self, batch_no):
         """Every result of a batch, open screens, standing lab fails, whether it may be
         released."""
-        return sampling.batch_quality(sampling.get_batch(batch_no), by=current_user())
+        return batch_quality(get_batch(batch_no), by=current_user())
 
 
 def _batch_action(action, batch_no: str, reason: str):
     """Run a regulator's batch action and commit."""
-    batch = action(sampling.get_batch(batch_no), reason, current_user())
+    batch = action(get_batch(batch_no), reason, current_user())
     return batch
 
 
@@ -265,7 +271,7 @@ class BatchHold(MethodView):
     @blp.response(200, BatchHoldSchema)
     def post(self, args, batch_no):
         """Hold a released or pending batch (regulators); consumers see it at once."""
-        return _batch_action(sampling.hold_batch, batch_no, args["reason"])
+        return _batch_action(hold_batch, batch_no, args["reason"])
 
 
 @blp.route("/batches/<batch_no>/release")
@@ -278,7 +284,7 @@ class BatchRelease(MethodView):
     @blp.response(200, BatchHoldSchema)
     def post(self, args, batch_no):
         """Release a held batch once the lab has answered every screen (regulators)."""
-        return _batch_action(sampling.release_batch, batch_no, args["reason"])
+        return _batch_action(release_batch, batch_no, args["reason"])
 
 
 @blp.route("/batches/<batch_no>/recall")
@@ -291,7 +297,7 @@ class BatchRecall(MethodView):
     @blp.response(200, BatchHoldSchema)
     def post(self, args, batch_no):
         """Recall a released or held batch (regulators); consumers see it at once."""
-        return _batch_action(sampling.recall_batch, batch_no, args["reason"])
+        return _batch_action(recall_batch, batch_no, args["reason"])
 
 
 @blp.route("/announcements")
@@ -302,7 +308,7 @@ class Announcements(MethodView):
     @blp.response(200, AnnouncementsSchema)
     def get(self, args):
         """Published sampling results in the announcement's columns, with the disclaimer."""
-        found = sampling.announcements(args["year"])
+        found = announcements(args["year"])
         start = (args["page"] - 1) * args["per_page"]
         return {
             **found,
@@ -343,7 +349,7 @@ class SelfCheckInSchema(Schema):
     results = fields.List(
         fields.Nested(ResultItemInSchema),
         load_default=list,
-        validate=validate.Length(max=sampling.MAX_RESULTS_PER_POST),
+        validate=validate.Length(max=MAX_RESULTS_PER_POST),
         metadata={"description": "The screen's readings; may also be posted later."},
     )
 
@@ -390,11 +396,11 @@ class SelfChecks(MethodView):
         """Record a rapid self-check of one of your batches (operators of the workshop);
         a positive reading holds the batch until the lab confirms."""
         user = current_user()
-        recorded = sampling.record_self_check(
+        recorded = record_self_check(
             _workshop_id(workshop_id),
             data["batch_no"],
             by=user,
-            items=[sampling.ResultInput(**item) for item in data["results"]],
+            items=[ResultInput(**item) for item in data["results"]],
             sampled_at=data.get("sampled_at"),
             sampling_place=data["sampling_place"],
             station=data["station"],

@@ -42,7 +42,7 @@ from backend.registry import public as showcase
 from backend.registry import services
 from backend.registry.filing import STATUS_LABELS
 from backend.registry.standing import registration_standing
-from backend.samples import services as sampling
+from backend.samples import announcements as sampling
 from portal.cameras import media_policy
 from portal.console.common import apply_errors
 

@@ -12,7 +12,7 @@ workshop's membership follow:
 - Owner-only: releasing a batch, and correcting an entry someone else recorded (staff may
   correct their own entries; :func:`is_owner`).
 - Holding, recalling and lifting a hold: regulators, never operators (``require_role``);
-  the rules are :mod:`backend.samples.services`'s (a hold is lifted only once the lab has
+  the rules are :mod:`backend.samples.holds`'s (a hold is lifted only once the lab has
   answered).
 """
 

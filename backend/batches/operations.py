@@ -19,7 +19,7 @@ Rules:
 - States follow DESIGN.md. Operators move draft → in_production → pending_release, and an
   owner releases a pending batch with a passing outgoing inspection (出厂检验), which is
   written to the ledger. Holding, recalling and lifting a hold (held → released) are never
-  an operator's (403); they go to :mod:`backend.samples.services` (regulators, with a
+  an operator's (403); they go to :mod:`backend.samples.holds` (regulators, with a
   reason; a hold is lifted only once the lab has answered every screen).
 
 Reading lots and batches is :mod:`backend.batches.listing`'s.
@@ -48,7 +48,7 @@ from backend.registry.standing import Action, require_trading
 from backend.rules import additives
 from backend.rules.models import StandardLimit
 from backend.rules.standards import category_chain
-from backend.samples import services as sampling
+from backend.samples import holds as sampling
 from backend.scan.caching import forget_batch
 
 S = BatchState
@@ -418,7 +418,7 @@ def move_batch(batch: Batch, user: User, data: dict) -> Batch:
         to is S.RELEASED and batch.state in (S.HELD, S.RELEASED, S.RECALLED)
     )
     if supervisory:
-        # One set of rules for holds: backend.samples.services (regulators by hand; lifting a
+        # One set of rules for holds: backend.samples.holds (regulators by hand; lifting a
         # hold only once the lab has answered every screen).
         require_role(
             user,

@@ -30,8 +30,8 @@ from backend.registry.models import (
     workshop_product_types,
 )
 from backend.registry.standing import RegistrationStanding, registration_standing
+from backend.samples.announcements import announcement_row
 from backend.samples.models import Sample, TestKind, TestResult, Verdict
-from backend.samples.services import announcement_row
 from backend.scan.view import visitor_hash
 
 YES_NO = ("", "yes", "no")

@@ -327,12 +327,8 @@ def per_unit(amount_g: Decimal, limit: StandardLimit, size: BatchSize, batch_no:
     return amount_g * factor / denominator
 
 
-def judge(batch, category, data: dict, earlier: list) -> Judgement:
-    """Judge one additive use in *batch* (see the module's rules); raise when refused.
-
-    *earlier* are the batch's additive uses already recorded, for combined limits.
-    """
-    text = data["additive"]
+def _known(text: str) -> Additive:
+    """The substance *text* names; refused until a regulator adds it when unknown."""
     additive = resolve(text)
     if additive is None:
         raise ValidationError(
@@ -343,50 +339,43 @@ def judge(batch, category, data: dict, earlier: list) -> Judgement:
             slug="unknown_substance",
             errors={"additive": [text]},
         )
-    if additive.non_food:
-        raise NonFoodRefused(
-            _(
-                "“%(name)s”是非食用物质，任何食品中都不得添加（依据：%(list)s %(where)s）；"
-                "本次记录已报告监管部门。",
-                name=additive.name_zh,
-                list=NON_FOOD_LIST,
-                where=additive.listed_in,
-            ),
-            incident={
-                "workshop_id": batch.workshop_id,
-                "batch_id": batch.id,
-                "substance_code": additive.code,
-                "substance_name": additive.name_zh,
-                "entered_name": text[:100],
-                "amount": f"{data.get('amount')} {data.get('unit')}"[:40],
-                "listed_in": f"{NON_FOOD_LIST} {additive.listed_in}"[:200],
-            },
-            errors={
-                "additive": [text],
-                "item_code": additive.code,
-                "standard": NON_FOOD_LIST,
-                "clause": additive.listed_in,
-            },
-        )
-    limit = ruling(category.code, additive.code)
-    if limit is None:
-        residue = RESIDUE_OF.get(additive.code)
-        residue_limit = ruling(category.code, residue) if residue else None
-        if residue_limit is not None:
-            return Judgement(
-                additive,
-                residue_limit,
-                "residue",
-                message=_(
-                    "%(name)s的限量以残留量计（%(basis)s ≤ %(limit)s %(unit)s，依据：%(cite)s），"
-                    "由检验判定。",
-                    name=additive.name_zh,
-                    basis=residue_limit.basis,
-                    limit=_fmt(residue_limit.limit_value),
-                    unit=residue_limit.unit,
-                    cite=_cite(residue_limit),
-                ),
-            )
+    return additive
+
+
+def _non_food(batch, additive: Additive, data: dict, text: str) -> NonFoodRefused:
+    """The refusal of a non-food substance, with the incident the regulators are told of."""
+    return NonFoodRefused(
+        _(
+            "“%(name)s”是非食用物质，任何食品中都不得添加（依据：%(list)s %(where)s）；"
+            "本次记录已报告监管部门。",
+            name=additive.name_zh,
+            list=NON_FOOD_LIST,
+            where=additive.listed_in,
+        ),
+        incident={
+            "workshop_id": batch.workshop_id,
+            "batch_id": batch.id,
+            "substance_code": additive.code,
+            "substance_name": additive.name_zh,
+            "entered_name": text[:100],
+            "amount": f"{data.get('amount')} {data.get('unit')}"[:40],
+            "listed_in": f"{NON_FOOD_LIST} {additive.listed_in}"[:200],
+        },
+        errors={
+            "additive": [text],
+            "item_code": additive.code,
+            "standard": NON_FOOD_LIST,
+            "clause": additive.listed_in,
+        },
+    )
+
+
+def _without_row(additive: Additive, category, text: str) -> Judgement:
+    """No row for the additive in the category: a residue limit leaves it to the tests;
+    otherwise refused until a regulator adds a row (GB 2760 is a positive list)."""
+    residue = RESIDUE_OF.get(additive.code)
+    residue_limit = ruling(category.code, residue) if residue else None
+    if residue_limit is None:
         raise ValidationError(
             _(
                 "标准表中没有%(name)s在%(category)s中的使用规定，须由监管部门核实后才能记录。",
@@ -396,6 +385,34 @@ def judge(batch, category, data: dict, earlier: list) -> Judgement:
             slug="no_rule_for_category",
             errors={"additive": [text], "item_code": additive.code, "category": category.code},
         )
+    return Judgement(
+        additive,
+        residue_limit,
+        "residue",
+        message=_(
+            "%(name)s的限量以残留量计（%(basis)s ≤ %(limit)s %(unit)s，依据：%(cite)s），"
+            "由检验判定。",
+            name=additive.name_zh,
+            basis=residue_limit.basis,
+            limit=_fmt(residue_limit.limit_value),
+            unit=residue_limit.unit,
+            cite=_cite(residue_limit),
+        ),
+    )
+
+
+def judge(batch, category, data: dict, earlier: list) -> Judgement:
+    """Judge one additive use in *batch* (see the module's rules); raise when refused.
+
+    *earlier* are the batch's additive uses already recorded, for combined limits.
+    """
+    text = data["additive"]
+    additive = _known(text)
+    if additive.non_food:
+        raise _non_food(batch, additive, data, text)
+    limit = ruling(category.code, additive.code)
+    if limit is None:
+        return _without_row(additive, category, text)
     _check_plausible(data, batch_size(batch, data))
     details = {
         "additive": [text],
@@ -429,6 +446,12 @@ def judge(batch, category, data: dict, earlier: list) -> Judgement:
                 cite=_cite(limit),
             ),
         )
+    return _judge_amount(batch, category, additive, limit, data, earlier, details, review)
+
+
+def _judge_amount(batch, category, additive, limit, data, earlier, details, review) -> Judgement:
+    """A row with a maximum: the amount per kg (or L) of the batch against the limit, and
+    the share of a combined group (refused by a verified row, flagged by an unverified one)."""
     unit = data["unit"]
     if unit not in GRAMS:
         raise ValidationError(

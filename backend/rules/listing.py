@@ -1,7 +1,7 @@
 """The rule base as regulators read it: every row with its source, an export, the reports of
 refused non-food substances, and recorded additive uses today's rules flag.
 
-Only regulators and inspectors read these (:func:`backend.samples.listing.require_viewer`).
+Only regulators and inspectors read these (:data:`backend.samples.listing.STAFF`).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from backend.accounts.models import User
+from backend.accounts.permissions import require_role
 from backend.audit.log import record
 from backend.batches.models import AdditiveUse, Batch
 from backend.core.spreadsheets import render
@@ -20,7 +21,7 @@ from backend.core.time import local_today
 from backend.extensions import db
 from backend.rules import additives
 from backend.rules.models import NonFoodIncident, StandardLimit, SubstanceAlias
-from backend.samples.listing import require_viewer
+from backend.samples.listing import STAFF, STAFF_ONLY
 
 COMPARISON_ZH = {
     "max": "最大使用量/限量",
@@ -42,7 +43,7 @@ class Flagged:
 
 def rule_rows(by: User, *, category: str = "", unverified_only: bool = False):
     """The rule base's rows, by category and item."""
-    require_viewer(by)
+    require_role(by, *STAFF, message=_(STAFF_ONLY), slug="staff_only")
     query = select(StandardLimit).order_by(StandardLimit.category_code, StandardLimit.item_code)
     if category:
         query = query.where(StandardLimit.category_code == category)
@@ -94,7 +95,7 @@ def export_rules(fmt: str, *, by: User) -> tuple[bytes, str]:
 
 def incidents(by: User, *, limit: int = 200) -> list[NonFoodIncident]:
     """Reports of refused non-food substances, newest first."""
-    require_viewer(by)
+    require_role(by, *STAFF, message=_(STAFF_ONLY), slug="staff_only")
     return list(
         db.session.scalars(
             select(NonFoodIncident).order_by(NonFoodIncident.created_at.desc()).limit(limit)
@@ -108,7 +109,7 @@ AUDIT_BATCHES = 500  # the newest batches with additive uses judged on one page 
 def flagged_uses(by: User, *, newest: int = AUDIT_BATCHES) -> list[Flagged]:
     """Recorded additive uses today's rules refuse or want reviewed (nothing is changed),
     in the *newest* batches that have additive uses (``flask rules audit`` reads them all)."""
-    require_viewer(by)
+    require_role(by, *STAFF, message=_(STAFF_ONLY), slug="staff_only")
     batches = db.session.scalars(
         select(Batch)
         .where(Batch.id.in_(select(AdditiveUse.batch_id)))
@@ -127,11 +128,11 @@ def flagged_uses(by: User, *, newest: int = AUDIT_BATCHES) -> list[Flagged]:
 
 def aliases(by: User) -> list[SubstanceAlias]:
     """The names regulators added, newest first."""
-    require_viewer(by)
+    require_role(by, *STAFF, message=_(STAFF_ONLY), slug="staff_only")
     return list(db.session.scalars(select(SubstanceAlias).order_by(SubstanceAlias.id.desc())).all())
 
 
 def incident_count(by: User) -> int:
     """How many non-food substance reports there are."""
-    require_viewer(by)
+    require_role(by, *STAFF, message=_(STAFF_ONLY), slug="staff_only")
     return db.session.scalar(select(func.count()).select_from(NonFoodIncident)) or 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields
 
 from backend.core.fields import decimal_text
-from backend.samples import services as sampling
+from backend.samples.announcements import standard_text
 
 
 class StandardLimitSchema(Schema):
@@ -17,7 +17,7 @@ class StandardLimitSchema(Schema):
     unit = fields.String()
     standard = fields.String()
     clause = fields.String()
-    text = fields.Function(sampling.standard_text, metadata={"example": "≤0.5 mg/kg"})
+    text = fields.Function(standard_text, metadata={"example": "≤0.5 mg/kg"})
     verified = fields.Boolean(
         metadata={"description": "False until the number is checked against the official text."}
     )

@@ -200,6 +200,19 @@ def limit_for(category_code: str, item_code: str) -> StandardLimit:
     return min(rows, key=lambda r: chain.index(r.category_code))
 
 
+def items_for(category_code: str) -> list[StandardLimit]:
+    """The rows for a product of *category_code*, one per test item (the nearest category's),
+    in the standards file's order."""
+    chain = category_chain(category_code)
+    rows = db.session.scalars(
+        select(StandardLimit).where(StandardLimit.category_code.in_(chain))
+    ).all()
+    nearest: dict[str, StandardLimit] = {}
+    for row in sorted(rows, key=lambda r: chain.index(r.category_code)):
+        nearest.setdefault(row.item_code, row)
+    return sorted(nearest.values(), key=lambda r: r.id)  # the data file's order
+
+
 def _decimal(value) -> Decimal | None:
     """Read a number, or None."""
     if value is None:

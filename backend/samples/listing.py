@@ -15,9 +15,10 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
 from backend.accounts.models import Role, User
+from backend.accounts.permissions import require_role
 from backend.audit.log import record
 from backend.batches.models import Batch
-from backend.core.errors import Forbidden, NotFound
+from backend.core.errors import NotFound
 from backend.core.i18n import N_
 from backend.core.i18n import gettext as _
 from backend.core.pages import Page, clamp_page
@@ -25,12 +26,21 @@ from backend.core.spreadsheets import render
 from backend.core.time import SHANGHAI, local_today
 from backend.extensions import db
 from backend.registry.models import Product, Workshop
-from backend.samples import services as sampling
+from backend.samples.announcements import TASK_SOURCE_NAMES, reading_text, standard_text
+from backend.samples.confirmation import (
+    CONFIRMATION_SUFFIX,
+    awaiting_confirmation,
+    confirmation_of,
+)
+from backend.samples.lookup import live_results, require_reader
 from backend.samples.models import Sample, SampleStatus, TaskSource, TestKind, TestResult, Verdict
 
 PER_PAGE = 50
 EXPORT_MAX_ROWS = 50_000
 NO_RESULT = "none"  # the verdict filter's value for samples without a result yet
+# Who looks through every sample (a workshop's operators read only their own self-checks).
+STAFF = (Role.REGULATOR, Role.INSPECTOR)
+STAFF_ONLY = N_("只有监管和检验人员可以查看抽检记录。")
 
 
 KIND_NAMES = {TestKind.LAB: N_("实验室检测"), TestKind.RAPID: N_("快检")}
@@ -99,10 +109,9 @@ class Filtered:
     ignored: list[str] = field(default_factory=list)
 
 
-def require_viewer(user: User) -> None:
-    """Regulators and inspectors look through every sample."""
-    if user.role not in (Role.REGULATOR, Role.INSPECTOR):
-        raise Forbidden(_("只有监管和检验人员可以查看抽检记录。"), slug="staff_only")
+def workshops() -> list[Workshop]:
+    """Every filed workshop, by name (for the list's filter)."""
+    return list(db.session.scalars(select(Workshop).order_by(Workshop.name)).all())
 
 
 def _enum(enum, text: str, name: str, ignored: list[str]):
@@ -189,7 +198,7 @@ def _query(f: Filtered):
             Sample.id.in_(select(TestResult.sample_id).where(live, TestResult.verdict == f.verdict))
         )
     if f.awaiting:
-        query = query.where(Sample.id.in_(sorted(sampling.awaiting_confirmation()) or [-1]))
+        query = query.where(Sample.id.in_(sorted(awaiting_confirmation()) or [-1]))
     if f.q:
         pattern = "%" + f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         query = query.where(
@@ -215,7 +224,7 @@ def _loaded(query):
 
 def search_samples(f: Filtered, *, by: User, page: int = 1, per_page: int = PER_PAGE) -> Page:
     """One page of samples matching *f*, newest first."""
-    require_viewer(by)
+    require_role(by, *STAFF, message=_(STAFF_ONLY), slug="staff_only")
     query = _query(f)
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     page = clamp_page(page, total, per_page)
@@ -225,15 +234,14 @@ def search_samples(f: Filtered, *, by: User, page: int = 1, per_page: int = PER_
 
 def summary(sample: Sample) -> Verdict | None:
     """The worst verdict among the sample's live results (None: no result yet)."""
-    verdicts = {r.verdict for r in sampling.live_results(sample)}
+    verdicts = {r.verdict for r in live_results(sample)}
     return next((v for v in VERDICT_ORDER if v in verdicts), None)
 
 
 def has_unverified_limit(sample: Sample) -> bool:
     """Whether a live result of *sample* was judged against a limit nobody has checked yet."""
     return any(
-        r.standard_limit is not None and not r.standard_limit.verified
-        for r in sampling.live_results(sample)
+        r.standard_limit is not None and not r.standard_limit.verified for r in live_results(sample)
     )
 
 
@@ -252,12 +260,10 @@ def confirmation_links(sample: Sample) -> ConfirmationLinks:
     links = ConfirmationLinks()
     if sample.kind is TestKind.RAPID:
         links.task = db.session.scalar(
-            select(Sample).where(
-                Sample.sample_no == f"{sample.sample_no}{sampling.CONFIRMATION_SUFFIX}"
-            )
+            select(Sample).where(Sample.sample_no == f"{sample.sample_no}{CONFIRMATION_SUFFIX}")
         )
         return links
-    links.screened = sampling.confirmation_of(sample)
+    links.screened = confirmation_of(sample)
     for result in sample.results:
         if result.confirms_id is not None:
             screen = db.session.get(TestResult, result.confirms_id)
@@ -270,7 +276,7 @@ def _export_rows(f: Filtered) -> list[list]:
     """The header and one row per live result of the samples matching *f*."""
     rows: list[list] = [[_(name) for name in EXPORT_HEADER]]
     for sample in db.session.scalars(_loaded(_query(f))).all():
-        for result in sampling.live_results(sample):
+        for result in live_results(sample):
             if isinstance(f.verdict, Verdict) and result.verdict is not f.verdict:
                 continue
             limit = result.standard_limit
@@ -282,14 +288,14 @@ def _export_rows(f: Filtered) -> list[list]:
                     sample.workshop.registration_no,
                     sample.product.name,
                     sample.batch.batch_no if sample.batch else "",
-                    _(sampling.TASK_SOURCE_NAMES[sample.task_source]),
+                    _(TASK_SOURCE_NAMES[sample.task_source]),
                     sample.testing_agency,
                     _(KIND_NAMES[sample.kind]),
                     limit.item_name_zh if limit else result.item_code,
                     result.method,
-                    sampling.reading_text(result) if result.value is None else _number(result),
+                    reading_text(result) if result.value is None else _number(result),
                     result.unit,
-                    sampling.standard_text(limit) if limit else "",
+                    standard_text(limit) if limit else "",
                     " ".join(filter(None, [limit.standard, limit.clause])) if limit else "",
                     (_("是") if limit.verified else _("否（未经核对）")) if limit else "",
                     _(VERDICT_NAMES[result.verdict]),
@@ -307,7 +313,7 @@ def _number(result: TestResult) -> str:
 
 def export_results(f: Filtered, fmt: str, *, by: User) -> tuple[bytes, str]:
     """The results of the filtered samples as (CSV or XLSX bytes, file name); audited."""
-    require_viewer(by)
+    require_role(by, *STAFF, message=_(STAFF_ONLY), slug="staff_only")
     rows = _export_rows(f)
     data = render(rows, fmt, _("检测结果"))
     record(
@@ -324,7 +330,7 @@ def export_results(f: Filtered, fmt: str, *, by: User) -> tuple[bytes, str]:
 
 def self_checks(workshop_id: int, *, by: User, page: int = 1, per_page: int = 20) -> Page:
     """A workshop's own self-checks, newest first: for its operators, inspectors, regulators."""
-    sampling.require_reader(by, workshop_id)
+    require_reader(by, workshop_id)
     if db.session.get(Workshop, workshop_id) is None:
         raise NotFound(_("作坊不存在。"), slug="workshop_not_found")
     query = select(Sample).where(

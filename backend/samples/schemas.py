@@ -6,7 +6,9 @@ from marshmallow import Schema, fields
 
 from backend.core.fields import LocalDateTime, decimal_text
 from backend.rules.schemas import StandardLimitSchema
-from backend.samples import services as sampling
+from backend.samples.confirmation import confirmation_of
+from backend.samples.lookup import is_superseded
+from backend.samples.reports import report_of
 
 
 class QualityResultSchema(Schema):
@@ -34,7 +36,7 @@ class QualityResultSchema(Schema):
         allow_none=True, metadata={"description": "The result this one corrects."}
     )
     superseded = fields.Function(
-        lambda r: sampling.is_superseded(r.id),
+        lambda r: is_superseded(r.id),
         metadata={"description": "A newer result corrects this one; it no longer counts."},
     )
     limit = fields.Nested(StandardLimitSchema, attribute="standard_limit", allow_none=True)
@@ -76,13 +78,13 @@ class SampleSchema(Schema):
     testing_agency = fields.String()
     station = fields.String()
     confirms_sample_no = fields.Function(
-        lambda s: rapid.sample_no if (rapid := sampling.confirmation_of(s)) else None,
+        lambda s: rapid.sample_no if (rapid := confirmation_of(s)) else None,
         allow_none=True,
         metadata={"description": "The rapid sample this lab-confirmation sample was opened for."},
     )
     published_at = LocalDateTime(allow_none=True)
     report = fields.Function(
-        lambda s: QualityReportSchema().dump(sampling.report_of(s)) if s.report_file_id else None,
+        lambda s: QualityReportSchema().dump(report_of(s)) if s.report_file_id else None,
         allow_none=True,
     )
     results = fields.List(fields.Nested(QualityResultSchema))

@@ -47,8 +47,8 @@ from backend.inspections.models import Inspection
 from backend.observability.metrics import count_scan
 from backend.registry.models import Product, Workshop, WorkshopStatus
 from backend.registry.standing import made_after_expiry, registration_standing, until_midnight
+from backend.samples.holds import batch_quality
 from backend.samples.models import Sample, TestResult, Verdict
-from backend.samples.services import batch_quality
 from backend.scan import fastpath, regions
 from backend.scan.caching import batch_key
 from backend.scan.recorder import (

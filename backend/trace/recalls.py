@@ -1,6 +1,6 @@
 """Recalling every batch a trace reached, in one step and one transaction.
 
-Each batch goes through :func:`backend.samples.services.recall_batch`, so the regulator-only
+Each batch goes through :func:`backend.samples.holds.recall_batch`, so the regulator-only
 rule, the reason's rules and the state machine are the same as for a single recall. Batches
 already recalled are left as they are; batches not yet released (draft, in production,
 pending release) cannot be recalled and are listed, not changed. If any recall is refused,
@@ -17,7 +17,7 @@ from backend.audit.log import record
 from backend.batches.models import Batch, BatchState
 from backend.core.errors import ValidationError
 from backend.core.i18n import gettext as _
-from backend.samples import services as sampling
+from backend.samples import holds
 from backend.trace.graph import Trace
 
 
@@ -54,7 +54,7 @@ def recall_all(trace: Trace, reason: str, by: User) -> list[Batch]:
             errors={"reason": [_("没有可召回的批次。")]},
         )
     for batch in todo:
-        sampling.recall_batch(batch, reason, by)
+        holds.recall_batch(batch, reason, by)
     record(
         "trace.recall_all",
         "trace",

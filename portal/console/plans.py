@@ -19,12 +19,15 @@ from wtforms import (
     TextAreaField,
 )
 
+from backend.accounts.models import Role
+from backend.accounts.permissions import require_role
 from backend.core.errors import Conflict, ValidationError
+from backend.core.i18n import gettext as _
 from backend.core.time import local_today
 from backend.extensions import db
-from backend.plans import services as plans
+from backend.plans import checks, planning, progress, publishing
+from backend.samples.announcements import DISCLAIMER, TASK_SOURCE_NAMES
 from backend.samples.models import TaskSource
-from backend.samples.services import TASK_SOURCE_NAMES
 from portal.console.common import NavItem, acting_user, refused
 
 blueprint = Blueprint("plans", __name__, url_prefix="/plans")
@@ -74,11 +77,11 @@ class PlanForm(FlaskForm):
         """Offer the whole year or a quarter, and the task sources."""
         self.quarter.choices = [
             SelectChoice("" if q is None else str(q), _l(label))
-            for q, label in plans.QUARTER_LABELS.items()
+            for q, label in checks.QUARTER_LABELS.items()
         ]
         self.task_source.choices = [SelectChoice("", _l("— 请选择 —"))] + [
             SelectChoice(source.value, _l(TASK_SOURCE_NAMES[source]))
-            for source in plans.PLAN_SOURCES
+            for source in checks.PLAN_SOURCES
         ]
 
     def fill_from(self, plan) -> None:
@@ -88,9 +91,9 @@ class PlanForm(FlaskForm):
         self.quarter.data = "" if plan.quarter is None else str(plan.quarter)
         self.task_source.data = plan.task_source.value
 
-    def to_input(self) -> plans.PlanInput:
+    def to_input(self) -> checks.PlanInput:
         """What was typed, for the plans service."""
-        return plans.PlanInput(
+        return checks.PlanInput(
             year=self.year.data,
             quarter=_choice_id(self.quarter.data),
             name=self.name.data or "",
@@ -107,7 +110,7 @@ class TargetForm(FlaskForm):
     product_id = SelectField(_l("产品"), validate_choice=False)
     planned_samples = WholeNumberField(_l("计划抽样数"), default=1)
 
-    def set_choices(self, choices: plans.TargetChoices) -> None:
+    def set_choices(self, choices: planning.TargetChoices) -> None:
         """Offer the workshops on file and their products."""
         self.workshop_id.choices = [SelectChoice("", _l("— 请选择 —"))] + [
             SelectChoice(str(w.id), f"{w.name}（{w.registration_no}）") for w in choices.workshops
@@ -117,9 +120,9 @@ class TargetForm(FlaskForm):
             for p in choices.products
         ]
 
-    def to_input(self) -> plans.TargetInput:
+    def to_input(self) -> checks.TargetInput:
         """What was chosen, for the plans service."""
-        return plans.TargetInput(
+        return checks.TargetInput(
             workshop_id=_choice_id(self.workshop_id.data),
             product_id=_choice_id(self.product_id.data),
             planned_samples=self.planned_samples.data,
@@ -137,8 +140,8 @@ def labels() -> dict:
     """Names of task sources and quarters, for the templates."""
     return {
         "source_labels": TASK_SOURCE_NAMES,
-        "quarter_labels": plans.QUARTER_LABELS,
-        "max_planned": plans.MAX_PLANNED,
+        "quarter_labels": checks.QUARTER_LABELS,
+        "max_planned": checks.MAX_PLANNED,
     }
 
 
@@ -164,15 +167,15 @@ def _arg_source() -> TaskSource | None:
 def index():
     """Sampling plans, by year and task source, with their progress."""
     user = acting_user()
-    year = _arg_int("year", plans.EARLIEST_YEAR, plans.latest_year())
+    year = _arg_int("year", checks.EARLIEST_YEAR, checks.latest_year())
     source = _arg_source()
-    rows = plans.list_plans(by=user, year=year, task_source=source)
+    rows = progress.list_plans(by=user, year=year, task_source=source)
     return render_template(
         "console/plans/index.html",
         rows=rows,
         year=year,
         source=source,
-        years=plans.plan_years(by=user),
+        years=planning.plan_years(by=user),
         sources=list(TaskSource),
     )
 
@@ -193,16 +196,16 @@ def _plan_form(plan=None) -> PlanForm:
 def create():
     """Draw up a new sampling plan (regulators only)."""
     user = acting_user()
-    plans.require_regulator(user)
+    require_role(user, Role.REGULATOR, message=_(checks.REGULATORS_ONLY), slug="regulator_only")
     form = _plan_form()
     template_name = "console/plans/plan_form.html"
     if not form.is_submitted():
         return render_template(template_name, form=form, plan=None)
     data = form.to_input()
     if not form.validate():  # a year that is not a number
-        return refused(template_name, form, plans.check_plan(data), plan=None)
+        return refused(template_name, form, checks.check_plan(data), plan=None)
     try:
-        plan = plans.create_plan(data, by=user)
+        plan = planning.create_plan(data, by=user)
     except ValidationError as exc:
         return refused(template_name, form, exc.errors, plan=None)
     flash(_l("已建立抽检计划“%(name)s”。", name=plan.name), "success")
@@ -216,7 +219,7 @@ def _detail(plan, status: int = 200):
         render_template(
             "console/plans/detail.html",
             plan=plan,
-            progress=plans.plan_progress(plan, by=user),
+            progress=progress.plan_progress(plan, by=user),
         ),
         status,
     )
@@ -225,24 +228,24 @@ def _detail(plan, status: int = 200):
 @blueprint.get("/<int:plan_id>")
 def detail(plan_id: int):
     """A plan: period, source, agency, each target's progress and the plan's."""
-    return _detail(plans.get_plan(plan_id, by=acting_user()))
+    return _detail(planning.get_plan(plan_id, by=acting_user()))
 
 
 @blueprint.route("/<int:plan_id>/edit", methods=["GET", "POST"])
 def edit(plan_id: int):
     """Change a plan (regulators only)."""
     user = acting_user()
-    plans.require_regulator(user)
-    plan = plans.get_plan(plan_id, by=user)
+    require_role(user, Role.REGULATOR, message=_(checks.REGULATORS_ONLY), slug="regulator_only")
+    plan = planning.get_plan(plan_id, by=user)
     form = _plan_form(plan)
     template_name = "console/plans/plan_form.html"
     if not form.is_submitted():
         return render_template(template_name, form=form, plan=plan)
     data = form.to_input()
     if not form.validate():
-        return refused(template_name, form, plans.check_plan(data, plan), plan=plan)
+        return refused(template_name, form, checks.check_plan(data, plan), plan=plan)
     try:
-        plans.update_plan(plan.id, data, by=user)
+        planning.update_plan(plan.id, data, by=user)
     except ValidationError as exc:
         return refused(template_name, form, exc.errors, plan=plan)
     flash(_l("已保存修改。"), "success")
@@ -256,18 +259,18 @@ def edit(plan_id: int):
 def target_new(plan_id: int):
     """Add a workshop, or one of its products, to a plan (regulators only)."""
     user = acting_user()
-    plans.require_regulator(user)
-    plan = plans.get_plan(plan_id, by=user)
+    require_role(user, Role.REGULATOR, message=_(checks.REGULATORS_ONLY), slug="regulator_only")
+    plan = planning.get_plan(plan_id, by=user)
     form = TargetForm()
-    form.set_choices(plans.target_choices(by=user))
+    form.set_choices(planning.target_choices(by=user))
     template_name = "console/plans/target_form.html"
     if not form.is_submitted():
         return render_template(template_name, form=form, plan=plan)
     data = form.to_input()
     if not form.validate():  # a planned number that is not a whole number
-        return refused(template_name, form, plans.check_target(plan, data), plan=plan)
+        return refused(template_name, form, checks.check_target(plan, data), plan=plan)
     try:
-        plans.add_target(plan.id, data, by=user)
+        planning.add_target(plan.id, data, by=user)
     except ValidationError as exc:
         return refused(template_name, form, exc.errors, plan=plan)
     flash(_l("已添加抽检对象。"), "success")
@@ -278,15 +281,15 @@ def target_new(plan_id: int):
 def target_remove(target_id: int):
     """Take a target off its plan (regulators only), unless samples were taken for it."""
     user = acting_user()
-    plans.require_regulator(user)
-    target = plans.get_target(target_id, by=user)
+    require_role(user, Role.REGULATOR, message=_(checks.REGULATORS_ONLY), slug="regulator_only")
+    target = planning.get_target(target_id, by=user)
     plan_id = target.plan_id
     try:
-        plans.remove_target(target.id, by=user)
+        planning.remove_target(target.id, by=user)
     except Conflict as exc:
         db.session.rollback()
         flash(exc.message, "error")
-        return _detail(plans.get_plan(plan_id, by=user), exc.status_code)
+        return _detail(planning.get_plan(plan_id, by=user), exc.status_code)
     flash(_l("已移除抽检对象。"), "success")
     return redirect(url_for(".detail", plan_id=plan_id, _anchor="targets"))
 
@@ -294,11 +297,11 @@ def target_remove(target_id: int):
 # --- publication ------------------------------------------------------------------------
 
 
-def _publication_filter() -> plans.PublicationFilter:
+def _publication_filter() -> publishing.PublicationFilter:
     """The candidates' filters from the query string (odd values do not narrow)."""
-    return plans.PublicationFilter(
-        plan_id=_arg_int("plan", 1, plans.MAX_ID),
-        year=_arg_int("year", plans.EARLIEST_YEAR, plans.latest_year()),
+    return publishing.PublicationFilter(
+        plan_id=_arg_int("plan", 1, checks.MAX_ID),
+        year=_arg_int("year", checks.EARLIEST_YEAR, checks.latest_year()),
     )
 
 
@@ -308,7 +311,7 @@ def publication():
     regulators publish the ones they choose."""
     user = acting_user()
     if request.method == "POST":
-        plans.require_regulator(user)
+        require_role(user, Role.REGULATOR, message=_(checks.REGULATORS_ONLY), slug="regulator_only")
     filters = _publication_filter()
     form = PublishForm()
     context = {
@@ -316,19 +319,19 @@ def publication():
         "filter_args": {
             k: v for k, v in (("plan", filters.plan_id), ("year", filters.year)) if v is not None
         },
-        "plan_rows": plans.list_plans(by=user),
-        "years": plans.plan_years(by=user),
-        "disclaimer": plans.DISCLAIMER,
+        "plan_rows": progress.list_plans(by=user),
+        "years": planning.plan_years(by=user),
+        "disclaimer": DISCLAIMER,
     }
     template_name = "console/plans/publication.html"
     if not form.is_submitted():
-        found = plans.candidates(filters, by=user)
+        found = publishing.candidates(filters, by=user)
         return render_template(template_name, form=form, candidates=found, **context)
     try:
-        done = plans.publish(form.sample_ids.data or [], by=user)
+        done = publishing.publish(form.sample_ids.data or [], by=user)
     except ValidationError as exc:
         db.session.rollback()
-        found = plans.candidates(filters, by=user)
+        found = publishing.candidates(filters, by=user)
         return refused(template_name, form, exc.errors, candidates=found, **context)
     flash(_l("已公示 %(count)d 个样品的抽检结果。", count=len(done)), "success")
     return redirect(url_for(".published"))
@@ -338,10 +341,10 @@ def publication():
 def published():
     """The sampling announcement as the public reads it, with its disclaimer."""
     user = acting_user()
-    year = _arg_int("year", plans.EARLIEST_YEAR, plans.latest_year())
+    year = _arg_int("year", checks.EARLIEST_YEAR, checks.latest_year())
     return render_template(
         "console/plans/published.html",
-        announcement=plans.published(year, by=user),
+        announcement=publishing.published(year, by=user),
         year=year,
-        years=plans.plan_years(by=user),
+        years=planning.plan_years(by=user),
     )

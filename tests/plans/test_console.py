@@ -13,14 +13,14 @@ from sqlalchemy import func, select
 from backend.accounts.models import Role
 from backend.audit.models import AuditLog
 from backend.core.time import SHANGHAI, local_today, utcnow
-from backend.plans import services as plans
+from backend.plans import planning
+from backend.plans.checks import PlanInput, TargetInput
 from backend.plans.models import SamplingPlan, SamplingPlanTarget
-from backend.plans.services import PlanInput, TargetInput
 from backend.registry.models import ProductCategory, WorkshopStatus
 from backend.rules import standards
-from backend.samples import services as sampling
 from backend.samples.models import Sample, SampleStatus, TaskSource, TestKind
-from backend.samples.services import ResultInput
+from backend.samples.recording import record_sample
+from backend.samples.results import ResultInput, record_results
 from tests.factories import (
     BatchFactory,
     InspectorFactory,
@@ -53,7 +53,7 @@ def site(db):
         b_red = ProductFactory(workshop=b, category=wine, name="林氏红曲酒", labelled_alcohol=15)
         plan = None
 
-    Site.plan = plans.create_plan(
+    Site.plan = planning.create_plan(
         PlanInput(
             year=this_year(),
             name="区级食品安全监督抽检",
@@ -91,7 +91,7 @@ def plan_form(**overrides) -> dict:
 
 def take(site, product, batch=None, *, lead: str | None = "0.05") -> Sample:
     """A lab sample of *product* under the site's plan, completed with a lead reading."""
-    sample = sampling.record_sample(
+    sample = record_sample(
         by=site.lab,
         kind=TestKind.LAB,
         batch=batch,
@@ -101,7 +101,7 @@ def take(site, product, batch=None, *, lead: str | None = "0.05") -> Sample:
         sampling_place="长泰区半里乡加工区",
     )
     if lead is not None:
-        sampling.record_results(
+        record_results(
             sample,
             [
                 ResultInput(
@@ -131,8 +131,8 @@ def refused_at(response, field: str, message: str) -> None:
 
 def test_the_plan_list_with_filters_and_progress(client, db, site):
     take(site, site.a_red)
-    plans.add_target(site.plan.id, TargetInput(site.a.id, None, 4), by=site.regulator)
-    plans.create_plan(
+    planning.add_target(site.plan.id, TargetInput(site.a.id, None, 4), by=site.regulator)
+    planning.create_plan(
         PlanInput(
             year=this_year() - 1,
             name="去年市级抽检",
@@ -322,7 +322,7 @@ def test_bad_targets_are_refused_next_to_the_field(client, db, site, overrides, 
 
 
 def test_a_duplicate_target_is_refused(client, db, site):
-    plans.add_target(site.plan.id, TargetInput(site.a.id, None, 1), by=site.regulator)
+    planning.add_target(site.plan.id, TargetInput(site.a.id, None, 1), by=site.regulator)
     logged_in(client)
     url = f"/console/plans/{site.plan.id}/targets/new"
     before = written(db)
@@ -338,8 +338,8 @@ def test_a_duplicate_target_is_refused(client, db, site):
 
 
 def test_removing_targets(client, db, site):
-    kept = plans.add_target(site.plan.id, TargetInput(site.a.id, None, 1), by=site.regulator)
-    spare = plans.add_target(site.plan.id, TargetInput(site.b.id, None, 1), by=site.regulator)
+    kept = planning.add_target(site.plan.id, TargetInput(site.a.id, None, 1), by=site.regulator)
+    spare = planning.add_target(site.plan.id, TargetInput(site.b.id, None, 1), by=site.regulator)
     take(site, site.a_red)
     logged_in(client)
     detail = f"/console/plans/{site.plan.id}"
@@ -361,7 +361,7 @@ def test_removing_targets(client, db, site):
 
 
 def test_an_inspector_reads_but_changes_nothing(client, db, site):
-    target = plans.add_target(site.plan.id, TargetInput(site.b.id, None, 1), by=site.regulator)
+    target = planning.add_target(site.plan.id, TargetInput(site.b.id, None, 1), by=site.regulator)
     sample = take(site, site.a_red)
     logged_in(client, Role.INSPECTOR)
     listing = text(client.get("/console/plans/"))
