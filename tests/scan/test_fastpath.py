@@ -20,8 +20,7 @@ from backend.codes.services import void_code
 from backend.core import ratelimit
 from backend.core.cache import cache
 from backend.scan import recorder
-from backend.scan.caching import batch_key
-from backend.scan.fastpath import LocalEntries
+from backend.scan.caching import LocalEntries, batch_key
 
 HOST = "https://yipin.test"
 
