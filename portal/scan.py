@@ -37,7 +37,7 @@ def page_visitor() -> tuple[str, str | None]:
     return f"cookie|{fresh}", fresh
 
 
-def _page(code: str, channel: ScanChannel, link: tuple[str, str] | None = None):
+def _page(code: str, channel: ScanChannel):
     """Render the scan page, or the "not from this platform" page with 404 (naming the
     evidence when the code was voided). HEAD requests and link-preview crawlers get the
     page without being counted as scans."""
@@ -48,7 +48,6 @@ def _page(code: str, channel: ScanChannel, link: tuple[str, str] | None = None):
         channel,
         visitor=visitor,
         address=request.remote_addr,
-        link=link,
         limits=scan_limits(),
         record=record,
     )

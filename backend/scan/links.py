@@ -50,8 +50,8 @@ def check_gtin(gtin: str) -> None:
 
 
 def check_link(view: dict, link: tuple[str, str]) -> None:
-    """NotFound unless a Digital Link's (gtin, batch number) are the code's own."""
+    """NotFound unless a Digital Link's (gtin, batch number), checked by :func:`parse_link`,
+    are the code's own."""
     gtin, batch_no = link
-    check_gtin(gtin)
     if view["product"]["gtin"] != gtin or view["batch"]["batch_no"] != batch_no:
         raise NotFound(_("此码不是本平台发放的追溯码。"), slug="code_not_found")

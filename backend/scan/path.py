@@ -2,7 +2,7 @@
 
 Every channel's view (portal/scan.py for /t/<code>, miniprogram_api/scan.py, the GS1
 resolver in portal/resolver.py) calls :func:`scan_path` once. Which way it takes is chosen
-when the app starts (:func:`init_scan_path`):
+when the app starts (backend/scan/setup.py):
 
 - :class:`backend.scan.direct.DirectPath` — the database only (the embedded default): the
   scan is numbered and written in one transaction, and each worker's copy of the batch's
@@ -17,7 +17,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
-from flask import Flask, current_app
+from flask import current_app
 
 from backend.codes.models import ScanChannel
 from backend.codes.urls import digital_link, scan_url
@@ -121,20 +121,3 @@ class ScanPath(ABC):
 def scan_path() -> ScanPath:
     """The current app's scan path."""
     return current_app.extensions["scan_path"]
-
-
-def init_scan_path(app: Flask) -> None:
-    """Choose the scan path for *app*: on Redis when it has a Redis client."""
-    from backend.scan import freshness
-    from backend.scan.caching import LocalEntries
-    from backend.scan.direct import DirectPath
-
-    freshness.watch()
-    app.extensions["scan_entries"] = LocalEntries()
-    client = app.extensions.get("redis")
-    if client is None:
-        app.extensions["scan_path"] = DirectPath()
-        return
-    from backend.scan.on_redis import RedisPath
-
-    app.extensions["scan_path"] = RedisPath(client, fallback=DirectPath())

@@ -389,10 +389,3 @@ def ensure_flusher(app: Flask) -> None:
             app.extensions["scan_flusher"] = flusher
             flusher.start()
             atexit.register(flusher.stop)
-
-
-def init_recorder(app: Flask) -> None:
-    """Choose the recorder for *app* (Redis when configured)."""
-    client = app.extensions.get("redis")
-    app.extensions["scan_recorder"] = RedisRecorder(client) if client else DatabaseRecorder()
-    app.extensions["scan_flusher"] = None
