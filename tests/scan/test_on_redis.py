@@ -1,4 +1,4 @@
-"""The scan in one Redis round trip (backend/scan/fastpath.py), on the machine's real Redis.
+"""The scan on Redis in one round trip (backend/scan/on_redis.py), on the machine's real Redis.
 
 A "worker" here is a set of local entries: swapping `scan_entries` plays a second gunicorn
 worker holding its own copies, so what one worker changes must reach the other's next scan.
