@@ -80,8 +80,7 @@ def register_extensions(app: Flask) -> None:
     from backend.core.ratelimit import init_rate_limits
     from backend.extensions import api, babel, csrf, db, migrate
     from backend.jobs import init_celery
-    from backend.scan.fastpath import init_fast_path
-    from backend.scan.recorder import init_recorder
+    from backend.scan.setup import init_scan
 
     if app.config["PROXY_FIX_X_FOR"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -90,8 +89,7 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     init_cache(app)
-    init_recorder(app)
-    init_fast_path(app)
+    init_scan(app)
     init_celery(app)
     init_rate_limits(app)
     babel.init_app(app, locale_selector=select_locale)

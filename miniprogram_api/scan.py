@@ -10,11 +10,13 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from backend.codes.models import ScanChannel
-from backend.codes.schemas import ScanArgsSchema, ScanLinkArgsSchema, ScanViewSchema
 from backend.core import ratelimit
 from backend.core.errors import DomainError
 from backend.core.i18n import N_
-from backend.scan import view as scans
+from backend.scan.links import parse_link
+from backend.scan.path import ScanRequest, ScanResult, scan_path
+from backend.scan.schemas import ScanArgsSchema, ScanLinkArgsSchema, ScanViewSchema
+from backend.scan.visitors import is_link_preview
 
 blp = Blueprint("scan", __name__, url_prefix="/scan", description="Consumer scans")
 
@@ -86,7 +88,22 @@ def not_a_scan() -> bool:
     """Whether this request is answered without being recorded as a scan: a HEAD request,
     or a link-preview fetcher or search crawler (backend/scan/data/link_preview_agents.txt)
     — nobody held the product."""
-    return request.method == "HEAD" or scans.is_link_preview(request.user_agent.string)
+    return request.method == "HEAD" or is_link_preview(request.user_agent.string)
+
+
+def channel_request(
+    code: str, channel: ScanChannel, link: tuple[str, str] | None = None
+) -> ScanRequest:
+    """The scan path's request for *code* from this mini-program request."""
+    return ScanRequest(
+        code,
+        channel,
+        visitor=client_identity(),
+        address=request.remote_addr,
+        link=link,
+        limits=scan_limits(),
+        record=not not_a_scan(),
+    )
 
 
 def query_parameters(schema: type) -> list[dict]:
@@ -112,8 +129,9 @@ def query_parameters(schema: type) -> list[dict]:
     return parameters
 
 
-def scan_response(result: scans.ScanResult) -> Response:
-    """The view as JSON; the cached part of the body is spliced in, not re-serialised."""
+def scan_response(result: ScanResult) -> Response:
+    """The answer as JSON, built by ScanViewSchema (the batch's part dumped once per cached
+    view, backend/scan/schemas.py)."""
     return Response(result.to_json(), mimetype="application/json")
 
 
@@ -129,17 +147,8 @@ class ScanByLink(MethodView):
     @blp.alt_response(422, description="Malformed code or link of another host")
     def get(self):
         """Show the consumer view for the code in a printed link."""
-        code, channel, link = scans.parse_link(request.args.get("q", ""))
-        result = scans.scan(
-            code,
-            channel=channel,
-            visitor=client_identity(),
-            address=request.remote_addr,
-            link=link,
-            limits=scan_limits(),
-            record=not not_a_scan(),
-        )
-        return scan_response(result)
+        code, channel, link = parse_link(request.args.get("q", ""))
+        return scan_response(scan_path().scan(channel_request(code, channel, link)))
 
 
 @blp.route("/<code>")
@@ -154,15 +163,7 @@ class ScanByCode(MethodView):
     @blp.alt_response(422, description="Malformed code")
     def get(self, code):
         """Show the consumer view for a code: alerts first, then the whole story."""
-        result = scans.scan(
-            code,
-            channel=ScanChannel.MINIPROGRAM,
-            visitor=client_identity(),
-            address=request.remote_addr,
-            limits=scan_limits(),
-            record=not not_a_scan(),
-        )
-        return scan_response(result)
+        return scan_response(scan_path().scan(channel_request(code, ScanChannel.MINIPROGRAM)))
 
 
 ping = Blueprint("ping", __name__, url_prefix="/ping", description="Liveness")

@@ -39,13 +39,14 @@ from backend.batches.models import Batch, BatchState
 from backend.cameras.models import Camera
 from backend.codes.gs1 import is_valid_gtin14
 from backend.codes.models import UnitCode
+from backend.codes.services import parse_code
 from backend.codes.urls import public_url
 from backend.core.errors import ValidationError
 from backend.core.i18n import N_
 from backend.core.i18n import gettext as _
 from backend.extensions import db
 from backend.registry.models import Product
-from backend.scan.view import batch_view, parse_code
+from backend.scan.path import scan_path
 from backend.trace import graph
 from miniprogram_api.scan import rate_limited
 
@@ -279,7 +280,7 @@ def lot_page(gtin: str, batch_no: str):
         item = lookup(parse(f"{gtin}/10/{quote(batch_no, safe='')}"))
     except (Malformed, Unknown):
         return not_found()
-    view = batch_view(item.batch.id)["view"]
+    view = scan_path().batch_view(item.batch.id)
     trace = graph.backward(item.batch)
     return render_template(
         "resolver/lot.html",

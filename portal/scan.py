@@ -13,8 +13,9 @@ from backend.core.cache import cache
 from backend.core.errors import NotFound, ValidationError
 from backend.core.i18n import current_locale_id
 from backend.core.i18n import gettext as _
-from backend.scan import view as scans
+from backend.scan.alerts import VoidedCode
 from backend.scan.caching import page_key
+from backend.scan.path import ScanRequest, ScanResult, scan_path
 from miniprogram_api.scan import not_a_scan, scan_limited, scan_limits
 
 blueprint = Blueprint("scan_page", __name__, template_folder="templates")
@@ -36,23 +37,23 @@ def page_visitor() -> tuple[str, str | None]:
     return f"cookie|{fresh}", fresh
 
 
-def _page(code: str, channel: ScanChannel, link: tuple[str, str] | None = None):
+def _page(code: str, channel: ScanChannel):
     """Render the scan page, or the "not from this platform" page with 404 (naming the
     evidence when the code was voided). HEAD requests and link-preview crawlers get the
     page without being counted as scans."""
     record = not not_a_scan()
     visitor, fresh = page_visitor()
+    scan = ScanRequest(
+        code,
+        channel,
+        visitor=visitor,
+        address=request.remote_addr,
+        limits=scan_limits(),
+        record=record,
+    )
     try:
-        result = scans.scan(
-            code,
-            channel=channel,
-            visitor=visitor,
-            address=request.remote_addr,
-            link=link,
-            limits=scan_limits(),
-            record=record,
-        )
-    except scans.VoidedCode as voided:
+        result = scan_path().scan(scan)
+    except VoidedCode as voided:
         return render_template("scan/not_found.html", evidence=voided.message), 404
     except (NotFound, ValidationError):
         return render_template("scan/not_found.html"), 404
@@ -70,7 +71,7 @@ def _page(code: str, channel: ScanChannel, link: tuple[str, str] | None = None):
     return response
 
 
-def _cached_page(result: scans.ScanResult) -> list[str]:
+def _cached_page(result: ScanResult) -> list[str]:
     """The page around the per-scan part, rendered once per batch and language (kept with
     this worker's copy of the view when the scan has one, else in the shared cache).
 
@@ -93,13 +94,13 @@ def _cached_page(result: scans.ScanResult) -> list[str]:
     return parts[:2]
 
 
-def _render(result: scans.ScanResult, expired: bool) -> list:
+def _render(result: ScanResult, expired: bool) -> list:
     """The page rendered and cut at the per-scan part: [head, tail, expired]."""
     html = render_template("scan/page.html", v=result.view, expired=expired, marker=Markup(MARKER))
     return [*html.split(MARKER, 1), expired]
 
 
-def this_scan_html(result: scans.ScanResult) -> str:
+def this_scan_html(result: ScanResult) -> str:
     """Alerts first, then this scan's number and the repeat-scan notice (escaped HTML)."""
     html = []
     for alert in result.alerts:

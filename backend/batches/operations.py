@@ -1,6 +1,6 @@
 """Batch operations from phones: open a batch from raw lots, record additives and steps,
-move it through its states. Each writes the matching ledger entry and drops the batch's
-cached consumer view. Services flush, never commit.
+move it through its states. Each writes the matching ledger entry. Services flush, never
+commit (cached scan views follow the flushed rows by themselves: backend/scan/freshness.py).
 
 Rules:
 
@@ -49,7 +49,6 @@ from backend.rules import additives
 from backend.rules.models import StandardLimit
 from backend.rules.standards import category_chain
 from backend.samples import holds as sampling
-from backend.scan.caching import forget_batch
 
 S = BatchState
 ADDITIVE_STATES = (S.DRAFT, S.IN_PRODUCTION)
@@ -279,7 +278,6 @@ def open_batch(workshop_id: int, user: User, data: dict) -> Batch:
     )
     if data["start"]:
         change_state(batch, S.IN_PRODUCTION, by_user_id=user.id, at=st.occurred_at)
-    forget_batch(batch.id)
     db.session.flush()
     db.session.refresh(batch)  # answered as stored (amounts to three decimals)
     return batch
@@ -335,7 +333,6 @@ def add_additive(batch: Batch, user: User, data: dict) -> AdditiveResult:
         batch=batch,
         raw_lot=lot,
     )
-    forget_batch(batch.id)
     return AdditiveResult(use, entry, judgement.limit, judgement)
 
 
@@ -484,5 +481,4 @@ def move_batch(batch: Batch, user: User, data: dict) -> Batch:
             ),
             batch=batch,
         )
-    forget_batch(batch.id)
     return batch

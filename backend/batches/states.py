@@ -1,5 +1,5 @@
 """Changing a batch's state: the model's machine (:meth:`Batch.move_to`), every step kept
-as history, and the batch's cached consumer view dropped at once."""
+as history (the scan feature sees the change flushed and drops the cached view)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from datetime import datetime
 
 from backend.batches.models import Batch, BatchState, BatchStateChange
 from backend.extensions import db
-from backend.scan.caching import forget_batch
 
 
 def change_state(
@@ -22,5 +21,4 @@ def change_state(
     change = batch.move_to(to_state, by_user_id=by_user_id, at=at, reason=reason)
     db.session.add(change)  # with its batch, should the batch be new
     db.session.flush()
-    forget_batch(batch.id)  # consumers must see a hold or recall at once
     return change

@@ -10,12 +10,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
-
-from backend.batches.models import Batch
 from backend.cameras.models import Camera, CameraEvent, CameraEventKind
 from backend.extensions import db
-from backend.scan.caching import forget_batch
 
 
 def add_event(
@@ -37,12 +33,6 @@ def add_event(
     return event
 
 
-def forget_scan_views(workshop_id: int) -> None:
-    """Drop the workshop's cached scan views: they show which cameras are live."""
-    for batch_id in db.session.scalars(select(Batch.id).where(Batch.workshop_id == workshop_id)):
-        forget_batch(batch_id)
-
-
 def mark_live(
     camera: Camera,
     at: datetime,
@@ -61,7 +51,6 @@ def mark_live(
     camera.is_live = True
     add_event(camera, kind, at, addr)
     db.session.flush()
-    forget_scan_views(camera.workshop_id)
     return True
 
 
@@ -82,5 +71,4 @@ def mark_offline(
         camera.last_seen_at = at
     add_event(camera, kind, at, addr, detail)
     db.session.flush()
-    forget_scan_views(camera.workshop_id)
     return True

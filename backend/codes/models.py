@@ -114,7 +114,7 @@ class ScanEvent(Base):
 class ScanGeneration(Base):
     """A counter raised in the same transaction as every change a batch's consumer view
     shows (batch_id 0: every batch), when there is no Redis: each worker's copy of a view
-    is checked against it in the scan's one query (backend/scan/caching.py)."""
+    is checked against it in the scan's one query (backend/scan/direct.py)."""
 
     __tablename__ = "scan_generations"
 

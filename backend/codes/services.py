@@ -17,7 +17,6 @@ from backend.core.errors import Conflict, NotFound, ValidationError
 from backend.core.time import utcnow
 from backend.extensions import db
 from backend.registry.standing import Action, require_trading
-from backend.scan.caching import forget_codes
 
 MAX_CODES_PER_CALL = 100_000
 INSERT_CHUNK = 10_000
@@ -168,7 +167,6 @@ def void_code(code_text: str, reason: str, *, by: User | None = None) -> VoidRes
         return VoidResult(0)
     code.status, code.voided_at, code.void_reason = CodeStatus.VOIDED, utcnow(), reason[:200]
     db.session.flush()
-    forget_codes([code.code])
     return VoidResult(1)
 
 
@@ -189,7 +187,6 @@ def void_range(
         UnitCode.serial.between(first, last),
         UnitCode.status == CodeStatus.ACTIVE,
     )
-    forget_codes(db.session.scalars(select(UnitCode.code).where(*in_range)).all())
     result = db.session.execute(
         update(UnitCode)
         .where(*in_range)

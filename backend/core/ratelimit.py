@@ -292,7 +292,7 @@ class Deferred:
 
     The consumer scan checks the failure limit (refusing a client already past it) and
     counts the request against the scan limit. On Redis the scan folds both into its one
-    round trip (backend/scan/fastpath.py) and marks them *applied*; any other path calls
+    round trip (backend/scan/on_redis.py) and marks them *applied*; any other path calls
     :meth:`apply` before it looks anything up.
     """
 

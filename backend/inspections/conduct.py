@@ -17,7 +17,6 @@ from sqlalchemy import select
 from backend.accounts.models import Role, User
 from backend.accounts.permissions import require_role
 from backend.audit.log import record
-from backend.batches.models import Batch
 from backend.core.errors import Errors
 from backend.core.i18n import N_
 from backend.core.i18n import gettext as _
@@ -40,7 +39,6 @@ from backend.inspections.models import (
     ItemResult,
 )
 from backend.registry.models import Workshop, WorkshopStatus
-from backend.scan.caching import forget_batch
 
 MAX_BACKDATE_DAYS = 180  # an inspection recorded later than this after the visit is refused
 
@@ -176,7 +174,6 @@ def conclude(inspection_id: int, data: ConcludeInput, *, by: User) -> Inspection
         non_compliant=failing,
         layout_separated=layout,
     )
-    _forget_scan_views(inspection.workshop_id)
     return inspection
 
 
@@ -255,9 +252,3 @@ def _note_layout(inspection: Inspection, row: InspectionItem | None) -> bool | N
     workshop.layout_separated = row.result is ItemResult.COMPLIANT
     workshop.layout_checked_on = inspection.inspected_on
     return workshop.layout_separated
-
-
-def _forget_scan_views(workshop_id: int) -> None:
-    """The consumer's scan shows the last inspection: drop the workshop's cached views."""
-    for batch_id in db.session.scalars(select(Batch.id).where(Batch.workshop_id == workshop_id)):
-        forget_batch(batch_id)

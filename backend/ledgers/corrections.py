@@ -20,7 +20,7 @@ from sqlalchemy import select
 from backend.accounts.models import User
 from backend.accounts.permissions import is_owner, require_operator
 from backend.batches import operations
-from backend.batches.models import AdditiveUse, Batch, BatchInput
+from backend.batches.models import AdditiveUse, Batch
 from backend.core.errors import Conflict, Forbidden, NotFound, ValidationError
 from backend.core.time import local_today, utcnow
 from backend.extensions import db
@@ -31,7 +31,6 @@ from backend.ledgers.models import LedgerEntry, LedgerKind, RawMaterialLot, Ship
 from backend.ledgers.morning_check import check_lines
 from backend.ledgers.raw_acceptance import check_lot_dates
 from backend.ledgers.schemas import CHANGE_SCHEMAS
-from backend.scan.caching import forget_batch
 
 K = LedgerKind
 
@@ -70,10 +69,6 @@ def _apply_to_lot(entry: LedgerEntry, changes: dict, day: date) -> dict:
     for key, value in columns.items():
         setattr(lot, key, value)
     db.session.flush()
-    for batch_id in db.session.scalars(
-        select(BatchInput.batch_id).where(BatchInput.raw_lot_id == lot.id)
-    ):
-        forget_batch(batch_id)
     payload = entries.acceptance_payload(lot)
     return {k: v for k, v in payload.items() if k not in ("result",)}
 
@@ -86,7 +81,6 @@ def _apply_to_additive(entry: LedgerEntry, changes: dict) -> dict:
             if key in changes:
                 setattr(use, key, changes[key])
         db.session.flush()
-        forget_batch(use.batch_id)
     return {k: v for k, v in changes.items() if k != "note"}
 
 
@@ -108,7 +102,6 @@ def _corrected_fields(entry: LedgerEntry, changes: dict, day: date) -> dict:
     if kind is K.PRODUCTION and "process" in changes and entry.payload.get("stage") == "opened":
         batch = db.session.get(Batch, entry.batch_id)
         batch.process_notes = changes["process"]
-        forget_batch(batch.id)
     return {k: v for k, v in changes.items() if k != "note"}
 
 

@@ -32,7 +32,7 @@ from backend.registry.models import (
 from backend.registry.standing import RegistrationStanding, registration_standing
 from backend.samples.announcements import announcement_row
 from backend.samples.models import Sample, TestKind, TestResult, Verdict
-from backend.scan.view import visitor_hash
+from backend.scan.visitors import visitor_hash
 
 YES_NO = ("", "yes", "no")
 

@@ -25,7 +25,6 @@ from backend.extensions import db
 from backend.samples.confirmation import open_screens, standing_lab_fails
 from backend.samples.lookup import get_sample, require_reader
 from backend.samples.models import Sample, TestResult
-from backend.scan.caching import forget_batch
 
 # Holding, releasing, recalling and publishing by hand are the regulator's.
 REGULATORS_ONLY = N_("此操作仅限监管人员。")
@@ -51,7 +50,6 @@ def hold_for(batch: Batch | None, reason: str, by: User) -> bool:
         if reason not in batch.hold_reason:
             batch.hold_reason = f"{batch.hold_reason}\n{reason}" if batch.hold_reason else reason
             db.session.flush()
-            forget_batch(batch.id)
         return True
     return False  # not out yet (draft, in production) or already recalled
 

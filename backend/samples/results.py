@@ -37,7 +37,6 @@ from backend.samples.models import (
     Verdict,
 )
 from backend.samples.recording import check_length, check_time, require_recorder
-from backend.scan.caching import forget_batch
 
 MAX_VALUE = Decimal(1_000_000)  # no reading of this table comes near it in any unit
 MAX_PLACES = 6  # the column keeps six decimal places
@@ -321,6 +320,5 @@ def record_results(
             or outcome.held
         )
     if sample.batch is not None:
-        forget_batch(sample.batch_id)  # the consumer view lists the batch's results
         outcome.recall_recommended = bool(standing_lab_fails(sample.batch_id))
     return outcome

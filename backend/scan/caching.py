@@ -1,28 +1,31 @@
-"""Cache keys of the scan path, and forgetting them when what they show changes.
+"""What the scan path keeps, and forgetting it.
 
-Services call :func:`forget_batch` where a batch's own story changes (state, results,
-ledgers, cameras). What the view shows of *other* rows — the workshop, the product, its
-brand, category and zone, the raw lots and their suppliers — is watched here instead: when
-a flush changes or deletes one of them, the views of the batches that show it are dropped at
-once and again after the commit (so a view rebuilt in between from the old rows does not
-outlive the change).
+Three kinds of copies: the shared cache (in-process, or Redis) holds code identities, batch
+views and rendered pages under the keys below; each worker holds its own code identities and
+batch views (:class:`LocalEntries`), tagged with the *generations* they were read under.
+
+Nobody outside the scan feature calls the forget functions: the freshness watch
+(backend/scan/freshness.py) calls them when a flush changes a row a view shows.
 
 Without Redis every worker keeps its own copies, so each forget also raises the batch's row
 in `scan_generations` (batch 0: every batch) *in the writer's transaction*: the change and
 its stamp commit together, and the next scan in any worker reads the stamp in its one query
-and rebuilds a copy built under an older one (backend/scan/view.py).
+and rebuilds a copy built under an older one (backend/scan/direct.py). On Redis each forget
+raises the batch's generation counter (backend/scan/on_redis.py).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from collections import OrderedDict
 
-from flask import current_app, has_app_context
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session
+from flask import current_app
 
 from backend.core.cache import cache
 from backend.extensions import db
+from backend.scan.path import CodeInfo, ViewEntry
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +33,12 @@ PENDING = "yipin_forget_batches"
 PENDING_CODES = "yipin_forget_codes"
 ALL = -1  # "every batch" (a zone, brand or category changed)
 # Generations (Redis counters) that workers' own copies are checked against on every scan
-# (backend/scan/fastpath.py): raised with every forget, at the flush and after the commit.
+# (backend/scan/on_redis.py): raised with every forget, at the flush and after the commit.
 CODES_GENERATION = "yipin:gen:codes"
 ALL_GENERATION = "yipin:gen:batches"
-EPOCH = "yipin:gen:epoch"  # qualifies every generation (see backend/scan/fastpath.py)
+EPOCH = "yipin:gen:epoch"  # qualifies every generation (see backend/scan/lua/limits.lua)
+MAX_CODES = 50_000  # code identities a worker keeps
+MAX_VIEWS = 2_000  # batch views a worker keeps
 
 
 def batch_generation(batch_id: int) -> str:
@@ -129,46 +134,7 @@ def forget_all_batches(*, stamp: bool = True) -> None:
         pass  # logged by the cache on the next failure; the views expire by their TTL
 
 
-def _affected_batches(session: Session, objects) -> set[int]:
-    """Ids of batches whose consumer view shows one of *objects* (ALL for shared rows)."""
-    from backend.batches.models import Batch, BatchInput
-    from backend.ledgers.models import RawMaterialLot
-    from backend.registry.models import Brand, Product, ProductCategory, Supplier, Workshop, Zone
-
-    workshops, products, lots, suppliers = set(), set(), set(), set()
-    for obj in objects:
-        if isinstance(obj, (Zone, Brand, ProductCategory)):
-            return {ALL}
-        if isinstance(obj, Workshop):
-            workshops.add(obj.id)
-        elif isinstance(obj, Product):
-            products.add(obj.id)
-        elif isinstance(obj, RawMaterialLot):
-            lots.add(obj.id)
-        elif isinstance(obj, Supplier):
-            suppliers.add(obj.id)
-    if not (workshops or products or lots or suppliers):
-        return set()
-    connection = session.connection()
-    found: set[int] = set()
-    if workshops:
-        found |= set(connection.scalars(select(Batch.id).where(Batch.workshop_id.in_(workshops))))
-    if products:
-        found |= set(connection.scalars(select(Batch.id).where(Batch.product_id.in_(products))))
-    if suppliers:
-        lots |= set(
-            connection.scalars(
-                select(RawMaterialLot.id).where(RawMaterialLot.supplier_id.in_(suppliers))
-            )
-        )
-    if lots:
-        found |= set(
-            connection.scalars(select(BatchInput.batch_id).where(BatchInput.raw_lot_id.in_(lots)))
-        )
-    return found
-
-
-def _forget(batch_ids: set[int], *, stamp: bool = True) -> None:
+def forget(batch_ids: set[int], *, stamp: bool = True) -> None:
     """Drop the views of *batch_ids* (and stamp them, unless the change has committed)."""
     if ALL in batch_ids:
         forget_all_batches(stamp=stamp)
@@ -179,34 +145,70 @@ def _forget(batch_ids: set[int], *, stamp: bool = True) -> None:
             stamp_batches(batch_ids)
 
 
-@event.listens_for(Session, "after_flush")
-def _forget_after_flush(session: Session, flush_context) -> None:
-    """Drop the views that show rows this flush changed or deleted (and remember them)."""
-    if not has_app_context():
-        return
-    changed = [o for o in session.dirty if session.is_modified(o, include_collections=False)]
-    batch_ids = _affected_batches(session, [*changed, *session.deleted])
-    if batch_ids:
-        _forget(batch_ids)
-        session.info.setdefault(PENDING, set()).update(batch_ids)
-
-
-@event.listens_for(Session, "after_commit")
-def _forget_after_commit(session: Session) -> None:
-    """Drop them again once the change is visible to everyone."""
+def forget_pending(session) -> None:
+    """After a commit: drop again what the committed flushes dropped (a copy rebuilt in
+    between from the old rows must not outlive the change)."""
     batch_ids = session.info.pop(PENDING, None)
     codes = session.info.pop(PENDING_CODES, None)
-    if has_app_context():
-        if batch_ids:
-            _forget(batch_ids, stamp=False)  # stamped in the transaction that committed
-        if codes:
-            cache().delete(*(code_key(c) for c in codes))
-            _raise_generation(CODES_GENERATION)
+    if batch_ids:
+        forget(batch_ids, stamp=False)  # stamped in the transaction that committed
+    if codes:
+        cache().delete(*(code_key(c) for c in codes))
+        _raise_generation(CODES_GENERATION)
 
 
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_nothing(session: Session, previous_transaction) -> None:
-    """A rolled-back change needs no second drop."""
-    if not session.in_transaction():
-        session.info.pop(PENDING, None)
-        session.info.pop(PENDING_CODES, None)
+class LocalEntries:
+    """This worker's code identities and batch views (bounded, thread-safe)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.codes: OrderedDict[str, tuple[CodeInfo, bytes]] = OrderedDict()
+        self.views: OrderedDict[int, ViewEntry] = OrderedDict()
+
+    def code(self, code: str) -> tuple[CodeInfo, bytes] | None:
+        """(CodeInfo, codes generation) of *code*, or None."""
+        with self.lock:
+            held = self.codes.get(code)
+            if held is not None:
+                self.codes.move_to_end(code)  # the hot codes stay, the long tail goes first
+            return held
+
+    def keep_code(self, code: str, info: CodeInfo, generation: bytes) -> None:
+        """Remember *code*'s identity read under *generation*."""
+        with self.lock:
+            self.codes[code] = (info, generation)
+            while len(self.codes) > MAX_CODES:
+                self.codes.popitem(last=False)
+
+    def forget_codes(self) -> None:
+        """Drop every code identity (a code was voided somewhere)."""
+        with self.lock:
+            self.codes.clear()
+
+    def view(self, batch_id: int) -> ViewEntry | None:
+        """The live view entry of *batch_id*, or None."""
+        with self.lock:
+            entry = self.views.get(batch_id)
+            if entry is not None and entry.expires < time.monotonic():
+                del self.views[batch_id]
+                return None
+            return entry
+
+    def keep_view(self, batch_id: int, entry: ViewEntry) -> None:
+        """Remember *entry* as *batch_id*'s view."""
+        with self.lock:
+            self.views[batch_id] = entry
+            self.views.move_to_end(batch_id)
+            while len(self.views) > MAX_VIEWS:
+                self.views.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget everything (tests)."""
+        with self.lock:
+            self.codes.clear()
+            self.views.clear()
+
+
+def entries() -> LocalEntries:
+    """This app's (and process's) local entries."""
+    return current_app.extensions["scan_entries"]

@@ -24,12 +24,12 @@ from sqlalchemy.orm import selectinload
 from backend.accounts.models import Role
 from backend.batches.models import Batch
 from backend.codes.models import UnitCode
+from backend.codes.services import parse_code
 from backend.core.errors import NotFound, ValidationError
 from backend.core.i18n import gettext as _
 from backend.extensions import db
 from backend.ledgers.models import Buyer, RawMaterialLot, Shipment, ShipmentItem
 from backend.registry.models import Supplier
-from backend.scan.view import parse_code
 
 # Who follows the whole district's trace graph (``require_role(user, *TRACERS, ...)``).
 TRACERS = (Role.REGULATOR, Role.INSPECTOR)

@@ -37,7 +37,7 @@ def counts(app) -> tuple[int, int]:
 def test_a_flush_killed_midway_loses_and_repeats_nothing(tmp_path):
     from backend.batches.models import BatchState
     from backend.codes.services import issue_codes
-    from backend.scan import view as scan
+    from backend.scan.path import ScanRequest, scan_path
     from tests.factories import BatchFactory, ProductFactory, WorkshopFactory
 
     with own_redis_db() as redis_url, own_database(tmp_path) as database_url:
@@ -61,7 +61,7 @@ def test_a_flush_killed_midway_loses_and_repeats_nothing(tmp_path):
             db.session.remove()
         with app.test_request_context():
             for n in range(SCANS):
-                scan.scan(codes[n % 5], channel=ScanChannel.H5, visitor=f"10.0.0.{n}")
+                scan_path().scan(ScanRequest(codes[n % 5], ScanChannel.H5, visitor=f"10.0.0.{n}"))
             db.session.remove()
         client = redis.Redis.from_url(redis_url)
         assert client.llen(RedisRecorder.QUEUE) == SCANS

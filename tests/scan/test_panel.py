@@ -12,7 +12,8 @@ from backend.batches.models import AdditiveUse, BatchState
 from backend.batches.states import change_state
 from backend.core.time import local_today
 from backend.rules import standards
-from backend.scan import view as scans
+from backend.scan import alerts as scan_alerts
+from backend.scan import story
 from backend.scan.caching import forget_batch
 
 
@@ -92,7 +93,7 @@ def test_past_its_shelf_life_the_page_changes_with_the_day(client, db, wine, mon
     assert "status-released" in html and "保质期至" in text(html)
     # a day later the cached page is rendered again: 已过期
     tomorrow = local_today() + timedelta(days=2)
-    monkeypatch.setattr(scans, "local_today", lambda: tomorrow)
+    monkeypatch.setattr(scan_alerts, "local_today", lambda: tomorrow)
     html = panel(client.get(f"/t/{codes[0]}").get_data(as_text=True))
     assert "tone-caution status-expired" in html and text(html).startswith("! 已过期")
 
@@ -105,13 +106,13 @@ def registration(monkeypatch):
     def build(batch_id):
         built = original(batch_id)
         if state:
-            built["view"]["workshop"]["registration"] = dict(state)
+            built["workshop"]["registration"] = dict(state)
         else:  # nothing known: as if the standing had not been built
-            built["view"]["workshop"].pop("registration", None)
+            built["workshop"].pop("registration", None)
         return built
 
-    original = scans._build_view
-    monkeypatch.setattr(scans, "_build_view", build)
+    original = story.build_view
+    monkeypatch.setattr(story, "build_view", build)
     return state
 
 

@@ -242,7 +242,7 @@ def test_without_redis_a_hold_reaches_another_workers_copies_at_once(
     """Each worker's copies of a view (and of its rendered page) are checked against the
     batch's generation in the database: the other worker's next scan shows the hold."""
     from backend.batches.states import change_state
-    from backend.scan.fastpath import LocalEntries
+    from backend.scan.caching import LocalEntries
 
     batch, codes = wine
     other = LocalEntries()
@@ -256,9 +256,9 @@ def test_without_redis_a_hold_reaches_another_workers_copies_at_once(
     monkeypatch.setitem(app.extensions, "scan_entries", other)
     assert scan(client, codes[0])["alerts"][0]["kind"] == "held"
     assert "暂停销售" in client.get(f"/t/{codes[1]}").get_data(as_text=True)
-    from backend.scan.view import batch_view
+    from backend.scan.path import scan_path
 
-    assert batch_view(batch.id)["view"]["batch"]["state"] == "held"  # what other pages read
+    assert scan_path().batch_view(batch.id)["batch"]["state"] == "held"  # what other pages read
 
 
 def test_far_apart_scans_count_only_within_hours_and_then_stay(client, db, wine, path):

@@ -10,11 +10,11 @@ from decimal import Decimal
 from backend.rules import standards
 from backend.samples.models import Qualitative, Sample, TaskSource, TestKind, TestResult, Verdict
 from backend.scan.caching import forget_batch
-from backend.scan.view import _build_view
+from backend.scan.story import build_view
 
 
 def verdict(batch) -> dict:
-    return _build_view(batch.id)["view"]["verdict"]
+    return build_view(batch.id)["verdict"]
 
 
 def lead_limit(db, *, verified: bool):

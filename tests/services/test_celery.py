@@ -138,7 +138,7 @@ def test_the_worker_draws_a_label_sheet_into_the_bucket(stack):
 
 
 def test_the_worker_flushes_the_scan_queue(stack):
-    from backend.scan import view as scan
+    from backend.scan.path import ScanRequest, scan_path
     from backend.scan.recorder import FLUSH_TASK
 
     app, worker, _ = stack
@@ -150,7 +150,7 @@ def test_the_worker_flushes_the_scan_queue(stack):
         db.session.remove()
     with app.test_request_context():
         for code in codes:
-            scan.scan(code, channel=ScanChannel.H5, visitor="127.0.0.1")
+            scan_path().scan(ScanRequest(code, ScanChannel.H5, visitor="127.0.0.1"))
         recorder = app.extensions["scan_recorder"]
         assert recorder.pending() == 3
         assert db.session.scalar(select(func.count(ScanEvent.id))) == 0

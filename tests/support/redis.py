@@ -11,7 +11,9 @@ import redis
 
 from backend.core.cache import RedisCache
 from backend.core.ratelimit import RedisStore
-from backend.scan.fastpath import FastPath, LocalEntries
+from backend.scan.caching import LocalEntries
+from backend.scan.direct import DirectPath
+from backend.scan.on_redis import RedisPath
 from backend.scan.recorder import RedisRecorder
 from tests.faults.helpers import empty, own_redis_db
 
@@ -29,7 +31,7 @@ def use_redis(app, monkeypatch, url: str) -> redis.Redis:
     monkeypatch.setitem(app.extensions, "redis", client)
     monkeypatch.setitem(app.extensions, "cache", RedisCache(client))
     monkeypatch.setitem(app.extensions, "scan_recorder", RedisRecorder(client))
-    monkeypatch.setitem(app.extensions, "scan_fast_path", FastPath(app.extensions["scan_recorder"]))
+    monkeypatch.setitem(app.extensions, "scan_path", RedisPath(client, fallback=DirectPath()))
     monkeypatch.setitem(app.extensions, "scan_entries", LocalEntries())
     monkeypatch.setitem(app.extensions, "rate_limits", RedisStore(client))
     app.extensions.pop("wechat_storage", None)

@@ -1,4 +1,4 @@
-"""The scan in one Redis round trip (backend/scan/fastpath.py), on the machine's real Redis.
+"""The scan on Redis in one round trip (backend/scan/on_redis.py), on the machine's real Redis.
 
 A "worker" here is a set of local entries: swapping `scan_entries` plays a second gunicorn
 worker holding its own copies, so what one worker changes must reach the other's next scan.
@@ -20,8 +20,7 @@ from backend.codes.services import void_code
 from backend.core import ratelimit
 from backend.core.cache import cache
 from backend.scan import recorder
-from backend.scan.caching import batch_key
-from backend.scan.fastpath import LocalEntries
+from backend.scan.caching import LocalEntries, batch_key
 
 HOST = "https://yipin.test"
 

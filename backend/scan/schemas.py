@@ -1,8 +1,16 @@
-"""Schemas of the scan API: they validate the query and document the consumer view."""
+"""Schemas of the scan API: they validate the query, document the consumer view and build
+the answer (:func:`answer_json`).
+
+The answer is dumped in two parts by the one schema that documents it: the batch's story
+(product, workshop, batch, tests, verdict, inspection, cameras) once, when the view is built
+and cached (:func:`dump_story`), and this scan's head (code, alerts, scan) on every scan.
+"""
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+import json
+
+from marshmallow import Schema, fields, post_dump, validate
 
 
 class ScanArgsSchema(Schema):
@@ -54,6 +62,11 @@ class EvidenceSchema(Schema):
             "example": "此码在 6 小时内分别在北京市和新疆维吾尔自治区被查询，两地相距约 2410 公里。"
         }
     )
+
+    @post_dump(pass_original=True)
+    def keep_facts(self, data: dict, original: dict, **kwargs) -> dict:
+        """The facts the evidence rests on (networks, provinces, distance) stay with it."""
+        return {**original, **data}
 
 
 class AlertSchema(Schema):
@@ -196,3 +209,20 @@ class ScanViewSchema(Schema):
             ]
         },
     )
+
+
+HEAD_FIELDS = ("code", "alerts", "scan")
+STORY_FIELDS = ("product", "workshop", "batch", "tests", "verdict", "inspection", "cameras")
+_head = ScanViewSchema(only=HEAD_FIELDS)
+_story = ScanViewSchema(only=STORY_FIELDS)
+
+
+def dump_story(view: dict) -> dict:
+    """The batch's part of the answer, as the schema dumps it (the view that is cached)."""
+    return _story.dump(view)
+
+
+def answer_json(head: dict, story: dict) -> str:
+    """The answer's JSON text: this scan's *head* (code, alerts, scan) dumped by the schema,
+    followed by the batch's *story* (already dumped by :func:`dump_story`)."""
+    return json.dumps({**_head.dump(head), **story}, ensure_ascii=False)
