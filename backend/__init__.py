@@ -80,7 +80,7 @@ def register_extensions(app: Flask) -> None:
     from backend.core.ratelimit import init_rate_limits
     from backend.extensions import api, babel, csrf, db, migrate
     from backend.jobs import init_celery
-    from backend.scan.setup import init_scan
+    from backend.scan import init_scan
 
     if app.config["PROXY_FIX_X_FOR"]:
         from werkzeug.middleware.proxy_fix import ProxyFix

@@ -45,7 +45,7 @@ def init_celery(app: Flask) -> Celery:
     )
     from backend.cameras.tasks import beat_schedule as video_schedule  # (and the cameras' tasks)
     from backend.reminders.tasks import beat_schedule  # (also registers the reminders' task)
-    from backend.scan.recorder import FLUSH_TASK  # (registers the scan flushing task)
+    from backend.scan import FLUSH_TASK  # (registers the scan flushing task)
 
     celery.conf.beat_schedule = {  # celery -A backend.worker beat
         **beat_schedule(app.config),

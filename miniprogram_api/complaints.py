@@ -16,7 +16,7 @@ from backend.complaints import services
 from backend.complaints.models import ComplaintChannel
 from backend.core import ratelimit
 from backend.core.i18n import gettext as _
-from backend.scan.visitors import visitor_hash
+from backend.core.privacy import visitor_hash
 
 blp = Blueprint("complaints", __name__, url_prefix="/complaints", description="Complaints")
 

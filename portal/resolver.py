@@ -46,9 +46,8 @@ from backend.core.i18n import N_
 from backend.core.i18n import gettext as _
 from backend.extensions import db
 from backend.registry.models import Product
-from backend.scan.path import scan_path
+from backend.scan import rate_limited, scan_path
 from backend.trace import graph
-from miniprogram_api.scan import rate_limited
 
 blueprint = Blueprint("resolver", __name__, template_folder="templates")
 

@@ -13,10 +13,16 @@ from backend.core.cache import cache
 from backend.core.errors import NotFound, ValidationError
 from backend.core.i18n import current_locale_id
 from backend.core.i18n import gettext as _
-from backend.scan.alerts import VoidedCode
-from backend.scan.caching import page_key
-from backend.scan.path import ScanRequest, ScanResult, scan_path
-from miniprogram_api.scan import not_a_scan, scan_limited, scan_limits
+from backend.scan import (
+    ScanRequest,
+    ScanResult,
+    VoidedCode,
+    not_a_scan,
+    page_key,
+    scan_limited,
+    scan_limits,
+    scan_path,
+)
 
 blueprint = Blueprint("scan_page", __name__, template_folder="templates")
 

@@ -18,6 +18,7 @@ from backend.batches.models import Batch
 from backend.cameras.public import workshop_cameras
 from backend.core.errors import Errors, NotFound, ValidationError
 from backend.core.i18n import gettext as _
+from backend.core.privacy import visitor_hash
 from backend.core.time import local_today
 from backend.extensions import db
 from backend.inspections.models import Inspection
@@ -32,7 +33,6 @@ from backend.registry.models import (
 from backend.registry.standing import RegistrationStanding, registration_standing
 from backend.samples.announcements import announcement_row
 from backend.samples.models import Sample, TestKind, TestResult, Verdict
-from backend.scan.visitors import visitor_hash
 
 YES_NO = ("", "yes", "no")
 

@@ -1,7 +1,8 @@
 """The scan path: one interface, two ways through it.
 
 Every channel's view (portal/scan.py for /t/<code>, miniprogram_api/scan.py, the GS1
-resolver in portal/resolver.py) calls :func:`scan_path` once. Which way it takes is chosen
+resolver in portal/resolver.py) calls :func:`scan_path` once, with the limits, the visitor
+and whether it is a scan at all read here from its HTTP request. Which way it takes is chosen
 when the app starts (backend/scan/setup.py):
 
 - :class:`backend.scan.direct.DirectPath` — the database only (the embedded default): the
@@ -14,15 +15,20 @@ when the app starts (backend/scan/setup.py):
 
 from __future__ import annotations
 
+import hashlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from functools import wraps
 
-from flask import current_app
+from flask import current_app, g, request
 
 from backend.codes.models import ScanChannel
 from backend.codes.urls import digital_link, scan_url
 from backend.core import ratelimit
+from backend.core.errors import DomainError
+from backend.core.i18n import N_
 from backend.scan.schemas import answer_json
+from backend.scan.visitors import is_link_preview
 
 
 @dataclass(frozen=True)
@@ -121,3 +127,76 @@ class ScanPath(ABC):
 def scan_path() -> ScanPath:
     """The current app's scan path."""
     return current_app.extensions["scan_path"]
+
+
+# -- what every channel's view shares: its limits, who scans, whether it is a scan ------
+
+
+def rate_limited(view, *, deferred: bool = False):
+    """Limit scans per client, and failed look-ups (bad or unknown codes) far harder.
+
+    A client past the failure limit is refused before anything is looked up, so codes
+    cannot be guessed by brute force. Only the counters are written for a bad request.
+    With *deferred* the limits are left to the scan (:func:`scan_limits`), which counts them
+    in its one Redis round trip, or before its first look-up.
+    """
+
+    @wraps(view)
+    def guarded(*args, **kwargs):
+        config = current_app.config
+        limits = g.scan_limits = ratelimit.Deferred(
+            client=request.remote_addr or "-",
+            limits=config["SCAN_RATE_LIMIT"],
+            failure_scope="scan-failures",
+            failure_limits=config["SCAN_FAILURE_LIMIT"],
+            scope="scan",
+            message=N_("请求过于频繁，请稍后再试。"),
+        )
+        if not deferred:
+            limits.apply()
+        try:
+            response = view(*args, **kwargs)
+        except DomainError as exc:
+            if exc.status_code in (404, 422):
+                failed(limits)
+            raise
+        if isinstance(response, tuple) and response[1] == 404:
+            failed(limits)
+        limits.apply()  # (counted already on every path that answered)
+        return response
+
+    return guarded
+
+
+def scan_limited(view):
+    """:func:`rate_limited`, the limits counted by the scan itself."""
+    return rate_limited(view, deferred=True)
+
+
+def failed(limits: ratelimit.Deferred) -> None:
+    """Count a failed look-up (a client already past the failure limit gets the 429)."""
+    limits.apply()
+    ratelimit.count(limits.failure_scope, limits.client, limits.failure_limits)
+
+
+def scan_limits() -> ratelimit.Deferred | None:
+    """This request's limits, when a scan view defers them to the scan."""
+    return g.get("scan_limits")
+
+
+def client_identity() -> str:
+    """Who is scanning, as far as we can tell without a look-up (hashed before storing):
+    a mini-program user's login token (it stands for their openid), else the client address
+    and user agent. It only ever decides whether a scan is this visitor's own repeat, so a
+    client that sends something else fools no one but itself."""
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer ") and len(header) > 7:
+        return "token|" + hashlib.sha256(header[7:].strip().encode()).hexdigest()
+    return f"{request.remote_addr}|{request.user_agent.string[:200]}"
+
+
+def not_a_scan() -> bool:
+    """Whether this request is answered without being recorded as a scan: a HEAD request,
+    or a link-preview fetcher or search crawler (backend/scan/data/link_preview_agents.txt)
+    — nobody held the product."""
+    return request.method == "HEAD" or is_link_preview(request.user_agent.string)

@@ -5,25 +5,13 @@ the client is a link-preview fetcher rather than a person holding the product.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
-from flask import current_app
-
 from backend.codes.models import ScanChannel
+from backend.core.privacy import visitor_hash
 from backend.scan import regions
-
-
-def visitor_hash(identity: str) -> str:
-    """A salted hash of an openid or client address; the raw value is never kept."""
-    salt = current_app.config["SCAN_SALT"] or current_app.config["SECRET_KEY"]
-    keyed = _keyed_hmac(salt).copy()
-    keyed.update(identity.encode())
-    return keyed.hexdigest()
-
 
 AGENTS_FILE = Path(__file__).resolve().parent / "data" / "link_preview_agents.txt"
 
@@ -44,13 +32,6 @@ def is_link_preview(user_agent: str | None) -> bool:
     """Whether *user_agent* names a link-preview fetcher or crawler (not a scan)."""
     agent = (user_agent or "").lower()
     return any(token in agent for token in link_preview_agents())
-
-
-@lru_cache(maxsize=4)
-def _keyed_hmac(salt: str) -> hmac.HMAC:
-    """An HMAC-SHA256 keyed with *salt*, copied for each hash (keying costs as much as
-    hashing a short text)."""
-    return hmac.new(salt.encode(), digestmod=hashlib.sha256)
 
 
 def scan_event(channel: ScanChannel, visitor: str, address: str | None, now: datetime) -> dict:
