@@ -223,5 +223,12 @@ def test_the_scan_rate_limit_holds_across_workers(server):
         statuses = list(
             pool.map(lambda _: get(f"{base}/api/v1/scan/{codes[0]}", "10.0.0.9")[0], range(150))
         )
-    assert statuses.count(200) == 60 and statuses.count(429) == 90  # SCAN_RATE_LIMIT, not ×2
+    if len(workers_that_answered(access, codes[0])) < 2:  # one worker took them all: more
+        # concurrent rounds until the other one answers too (each counted like the rest)
+        replies = until_both_answered(
+            access, codes[0], lambda _: get(f"{base}/api/v1/scan/{codes[0]}", "10.0.0.9")
+        )
+        statuses += [status for status, _body in replies]
+    # SCAN_RATE_LIMIT (60 a minute), not ×2: the workers share the count
+    assert statuses.count(200) == 60 and statuses.count(429) == len(statuses) - 60 >= 90
     assert len(workers_that_answered(access, codes[0])) == 2
