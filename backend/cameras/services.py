@@ -35,7 +35,7 @@ from backend.cameras.models import (
 )
 from backend.cameras.status import mark_offline
 from backend.cameras.uptime import DayUptime, uptime
-from backend.core.errors import NotFound, ValidationError
+from backend.core.errors import Errors, NotFound, refuse
 from backend.core.i18n import N_
 from backend.core.i18n import gettext as _
 from backend.core.time import local_today, utcnow
@@ -88,14 +88,6 @@ class CameraFilter:
     q: str = ""
 
 
-class Errors(dict):
-    """Field → messages, filled as rules are checked."""
-
-    def add(self, name: str, message: str) -> None:
-        """Note that *name* breaks a rule."""
-        self.setdefault(name, []).append(message)
-
-
 # --- who may do what --------------------------------------------------------------------
 
 #: What those refused by ``require_role`` are told: only regulators manage cameras, only
@@ -105,16 +97,6 @@ STAFF_ONLY = N_("只有监管和检验人员可以查看摄像头。")
 
 
 # --- checks -----------------------------------------------------------------------------
-
-
-def _refuse(errors: Errors) -> None:
-    """Raise the ValidationError for *errors*, if there are any."""
-    if errors:
-        raise ValidationError(
-            _("提交的信息有误，请按提示修改，未保存任何内容。"),
-            slug="camera_invalid",
-            errors=dict(errors),
-        )
 
 
 def check_camera(
@@ -195,7 +177,7 @@ def register_camera(workshop_id: int, data: CameraInput, *, by: User) -> Camera:
     )
     if (count or 0) >= MAX_PER_WORKSHOP:
         errors.add("workshop", _("每个作坊最多 %(n)d 个摄像头。", n=MAX_PER_WORKSHOP))
-    _refuse(errors)
+    refuse(errors, "camera_invalid")
     camera = Camera(
         workshop_id=workshop.id,
         area=area,
@@ -233,7 +215,7 @@ def update_camera(camera_id: int, data: CameraInput, *, by: User) -> Camera:
     require_role(by, Role.REGULATOR, message=_(REGULATORS_ONLY), slug="regulator_only")
     camera = get_camera(camera_id, by=by)
     errors, area, provider = check_camera(data, camera.workshop, camera)
-    _refuse(errors)
+    refuse(errors, "camera_invalid")
     changes = {}
     for name, value in (
         ("area", area),

@@ -12,9 +12,9 @@ code, batch or workshop it is about. Functions flush and never commit.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -27,7 +27,15 @@ from backend.batches.models import Batch
 from backend.codes.models import UnitCode
 from backend.codes.services import parse_code
 from backend.complaints.models import Complaint, ComplaintChannel, ComplaintStatus
-from backend.core.errors import Conflict, DomainError, Errors, Forbidden, NotFound, ValidationError
+from backend.core import checks
+from backend.core.errors import (
+    Conflict,
+    DomainError,
+    Errors,
+    Forbidden,
+    NotFound,
+    refuse,
+)
 from backend.core.i18n import N_
 from backend.core.i18n import gettext as _
 from backend.core.pages import Page, clamp_page
@@ -126,26 +134,8 @@ def mask_phone(phone: str) -> str:
 # --- checks -----------------------------------------------------------------------------
 
 
-def _text(errors: Errors, name: str, value: str, limit: int, *, required: bool = True) -> str:
-    """Trim *value*; note it when missing, too long or holding odd control characters."""
-    value = (value or "").strip()
-    if required and not value:
-        errors.add(name, _("必填。"))
-    elif len(value) > limit:
-        errors.add(name, _("不能超过 %(limit)d 个字符。", limit=limit))
-    elif any(unicodedata.category(ch) == "Cc" and ch not in "\t\r\n" for ch in value):
-        errors.add(name, _("不能包含控制字符。"))
-    return value
-
-
-def _refuse(errors: Errors) -> None:
-    """Raise the ValidationError for *errors*, if there are any."""
-    if errors:
-        raise ValidationError(
-            _("提交的信息有误，请按提示修改，未保存任何内容。"),
-            slug="complaint_invalid",
-            errors=dict(errors),
-        )
+# Trimmed, within its limit; tabs and line breaks allowed.
+_text = partial(checks.text, allowed="\t\r\n")
 
 
 # --- filing -----------------------------------------------------------------------------
@@ -229,10 +219,10 @@ def file_complaint(
     except ValueError:
         errors.add("channel", _("未知的投诉渠道。"))
     code, batch, workshop_id = _links(errors, data)
-    _refuse(errors)
+    refuse(errors, "complaint_invalid")
     if wechat.configured() and not wechat.text_is_safe(content):
         errors.add("content", _("内容未通过微信内容安全检测，请修改后再提交。"))
-        _refuse(errors)
+        refuse(errors, "complaint_invalid")
     day = local_today()
     for _attempt in range(REFERENCE_ATTEMPTS):
         complaint = Complaint(
@@ -410,7 +400,7 @@ def assign(complaint_id: int, user_id: int | None, *, by: User) -> Complaint:
         errors.add("assigned_to", _("只能指派给监管人员或检验人员。"))
     elif not assignee.active:
         errors.add("assigned_to", _("该账号已停用，不能指派。"))
-    _refuse(errors)
+    refuse(errors, "complaint_invalid")
     previous = complaint.assigned_to_id
     complaint.assigned_to_id = assignee.id
     complaint.assigned_at = utcnow()
@@ -439,7 +429,7 @@ def respond(complaint_id: int, reply: str, *, by: User) -> Complaint:
     errors = Errors()
     _still_open(errors, complaint, "reply")
     text = _text(errors, "reply", reply, MAX_REPLY)
-    _refuse(errors)
+    refuse(errors, "complaint_invalid")
     previous = complaint.reply
     complaint.reply = text
     complaint.replied_at = utcnow()
@@ -465,7 +455,7 @@ def close(complaint_id: int, *, by: User) -> Complaint:
     _still_open(errors, complaint, "reply")
     if "reply" not in errors and not (complaint.reply or "").strip():
         errors.add("reply", _("尚未答复投诉人，不能办结；请先填写答复。"))
-    _refuse(errors)
+    refuse(errors, "complaint_invalid")
     complaint.status = ComplaintStatus.CLOSED
     complaint.closed_at = utcnow()
     complaint.handled_by_id = by.id

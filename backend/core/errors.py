@@ -65,3 +65,14 @@ class ServiceUnavailable(DomainError):
 
     status_code = 503
     slug = "service_unavailable"
+
+
+def refuse(errors: dict, slug: str) -> None:
+    """Raise one ValidationError (*slug*) for every rule *errors* notes, if it notes any:
+    nothing of the request is kept, and each field's messages go back with it."""
+    if errors:
+        from backend.core.i18n import gettext as _
+
+        raise ValidationError(
+            _("提交的信息有误，请按提示修改，未保存任何内容。"), slug=slug, errors=dict(errors)
+        )

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from backend.accounts.models import Role, User
 from backend.accounts.permissions import require_role
 from backend.audit.log import record
-from backend.core.errors import Errors
+from backend.core.errors import Errors, refuse
 from backend.core.i18n import N_
 from backend.core.i18n import gettext as _
 from backend.core.time import local_today
@@ -26,7 +26,6 @@ from backend.inspections.checklist import ITEM_LABELS
 from backend.inspections.checks import (
     REGULATORS_ONLY,
     TEXT_LIMIT,
-    refuse,
     require_in_progress,
     text,
 )
@@ -120,7 +119,7 @@ def start_inspection(data: StartInput, *, by: User) -> Inspection:
                 days=MAX_BACKDATE_DAYS,
             ),
         )
-    refuse(errors)
+    refuse(errors, "inspection_invalid")
     inspection = Inspection(
         workshop_id=workshop.id, inspector_id=by.id, inspected_on=data.inspected_on
     )
@@ -158,7 +157,7 @@ def conclude(inspection_id: int, data: ConcludeInput, *, by: User) -> Inspection
         TEXT_LIMIT,
         required=outcome is not None and outcome is not InspectionOutcome.SATISFACTORY,
     )
-    refuse(errors)
+    refuse(errors, "inspection_invalid")
     inspection.outcome = outcome
     inspection.summary = summary or _("现场检查未发现问题。")
     layout = _note_layout(inspection, recorded.get(ChecklistItem.AREA_SEPARATION))

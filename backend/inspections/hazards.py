@@ -13,14 +13,13 @@ from datetime import date, timedelta
 from backend.accounts.models import Role, User
 from backend.accounts.permissions import require_role
 from backend.audit.log import record
-from backend.core.errors import Errors
+from backend.core.errors import Errors, refuse
 from backend.core.i18n import N_
 from backend.core.i18n import gettext as _
 from backend.extensions import db
 from backend.inspections.checks import (
     REGULATORS_ONLY,
     TEXT_LIMIT,
-    refuse,
     require_in_progress,
     text,
 )
@@ -104,7 +103,7 @@ def add_hazard(inspection_id: int, data: HazardInput, *, by: User) -> Hazard:
                 high=high.isoformat(),
             ),
         )
-    refuse(errors)
+    refuse(errors, "inspection_invalid")
     hazard = Hazard(
         inspection_id=inspection.id,
         workshop_id=inspection.workshop_id,

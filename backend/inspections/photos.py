@@ -9,13 +9,13 @@ from sqlalchemy import select
 
 from backend.accounts.models import Role, User
 from backend.accounts.permissions import require_role
-from backend.core.errors import DomainError, Errors, NotFound, ValidationError
+from backend.core.errors import DomainError, Errors, NotFound, ValidationError, refuse
 from backend.core.i18n import gettext as _
 from backend.extensions import db
 from backend.files.models import StoredFile
 from backend.files.storage import delete_file
 from backend.files.uploads import IMAGES, save_upload, sniff
-from backend.inspections.checks import STAFF_ONLY, refuse
+from backend.inspections.checks import STAFF_ONLY
 from backend.inspections.models import InspectionItem, Rectification
 
 
@@ -47,7 +47,7 @@ def store_photos(errors: Errors, photos: dict[str, Upload], *, by: User) -> dict
                 stored[name] = store_photo(upload, by=by)
             except DomainError as exc:
                 errors.add(name, exc.message)
-        refuse(errors)
+        refuse(errors, "inspection_invalid")
     except BaseException:
         for saved in stored.values():
             delete_file(saved)

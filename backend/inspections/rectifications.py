@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from backend.accounts.models import Role, User
 from backend.accounts.permissions import require_role
 from backend.audit.log import record
-from backend.core.errors import Conflict, Errors, ValidationError
+from backend.core.errors import Conflict, Errors, ValidationError, refuse
 from backend.core.i18n import gettext as _
 from backend.core.time import local_today, utcnow
 from backend.extensions import db
-from backend.inspections.checks import REGULATORS_ONLY, TEXT_LIMIT, refuse, text
+from backend.inspections.checks import REGULATORS_ONLY, TEXT_LIMIT, text
 from backend.inspections.lookup import get_hazard, get_rectification
 from backend.inspections.models import Hazard, HazardStatus, Rectification
 from backend.inspections.photos import Upload, store_photos
@@ -98,7 +98,7 @@ def review_rectification(rectification_id: int, data: ReviewInput, *, by: User) 
     note = text(errors, "note", data.note, TEXT_LIMIT, required=False)
     if data.decision == "reject" and not note and "note" not in errors:
         errors.add("note", _("退回整改时须写明原因。"))
-    refuse(errors)
+    refuse(errors, "inspection_invalid")
     rectification.accepted = data.decision == "accept"
     rectification.reviewed_by_id = by.id
     rectification.reviewed_at = utcnow()

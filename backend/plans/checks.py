@@ -19,13 +19,13 @@ The checks return every broken rule at once (:class:`Errors`), so a form shows t
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 
 from sqlalchemy import select
 
 from backend.accounts.models import Role
-from backend.core.errors import ValidationError
+from backend.core import checks
+from backend.core.errors import Errors
 from backend.core.i18n import N_
 from backend.core.i18n import gettext as _
 from backend.core.time import local_today
@@ -55,24 +55,6 @@ REGULATORS_ONLY = N_("只有监管人员可以制定抽检计划和公示抽检�
 STAFF_ONLY = N_("只有监管和检验人员可以查看抽检计划。")
 
 
-class Errors(dict):
-    """Field → messages, filled as rules are checked."""
-
-    def add(self, name: str, message: str) -> None:
-        """Note that *name* breaks a rule."""
-        self.setdefault(name, []).append(message)
-
-
-def refuse(errors: Errors) -> None:
-    """Raise the ValidationError for *errors*, if there are any."""
-    if errors:
-        raise ValidationError(
-            _("提交的信息有误，请按提示修改，未保存任何内容。"),
-            slug="plan_invalid",
-            errors=dict(errors),
-        )
-
-
 # --- plans ------------------------------------------------------------------------------
 
 
@@ -98,25 +80,19 @@ class TargetInput:
 
 
 def _text(
-    errors: Errors,
-    name: str,
-    value: str,
-    limit: int,
-    *,
-    required: bool = True,
-    lines: bool = False,
+    errors: Errors, name: str, value: str, limit: int, *, required: bool = True, lines=False
 ) -> str:
-    """Trim *value*; note it when missing, too long or holding control characters (line
-    breaks are allowed when *lines*)."""
-    value = (value or "").strip()
-    allowed = "\r\n" if lines else ""
-    if required and not value:
-        errors.add(name, _("必填。"))
-    elif len(value) > limit:
-        errors.add(name, _("不能超过 %(limit)d 个字符。", limit=limit))
-    elif any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in value):
-        errors.add(name, _("不能包含制表符等控制字符。"))
-    return value
+    """Trimmed, within its limit, without control characters (line breaks allowed when
+    *lines*)."""
+    return checks.text(
+        errors,
+        name,
+        value,
+        limit,
+        required=required,
+        allowed="\r\n" if lines else "",
+        message=N_("不能包含制表符等控制字符。"),
+    )
 
 
 def latest_year() -> int:

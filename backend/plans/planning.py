@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from backend.accounts.models import Role, User
 from backend.accounts.permissions import require_role
 from backend.audit.log import record
-from backend.core.errors import Conflict, NotFound
+from backend.core.errors import Conflict, NotFound, refuse
 from backend.core.i18n import gettext as _
 from backend.core.time import local_today
 from backend.extensions import db
@@ -25,7 +25,6 @@ from backend.plans.checks import (
     TargetInput,
     check_plan,
     check_target,
-    refuse,
 )
 from backend.plans.models import SamplingPlan, SamplingPlanTarget
 from backend.registry.models import Product, Workshop, WorkshopStatus
@@ -37,7 +36,7 @@ from backend.samples.models import Sample
 def create_plan(data: PlanInput, *, by: User) -> SamplingPlan:
     """Draw up a new sampling plan (regulators only)."""
     require_role(by, Role.REGULATOR, message=_(REGULATORS_ONLY), slug="regulator_only")
-    refuse(check_plan(data))
+    refuse(check_plan(data), "plan_invalid")
     plan = SamplingPlan(
         year=data.year,
         quarter=data.quarter,
@@ -65,7 +64,7 @@ def update_plan(plan_id: int, data: PlanInput, *, by: User) -> SamplingPlan:
     """Change a plan's name, period, source, agency or notes (regulators only); audited."""
     require_role(by, Role.REGULATOR, message=_(REGULATORS_ONLY), slug="regulator_only")
     plan = get_plan(plan_id, by=by)
-    refuse(check_plan(data, plan))
+    refuse(check_plan(data, plan), "plan_invalid")
     changes = {}
     for name in ("year", "quarter", "name", "task_source", "testing_agency", "notes"):
         old, new = getattr(plan, name), getattr(data, name)
@@ -113,7 +112,7 @@ def add_target(plan_id: int, data: TargetInput, *, by: User) -> SamplingPlanTarg
     """Add a workshop (or one of its products) to a plan (regulators only)."""
     require_role(by, Role.REGULATOR, message=_(REGULATORS_ONLY), slug="regulator_only")
     plan = get_plan(plan_id, by=by)
-    refuse(check_target(plan, data))
+    refuse(check_target(plan, data), "plan_invalid")
     target = SamplingPlanTarget(
         plan_id=plan.id,
         workshop_id=data.workshop_id,

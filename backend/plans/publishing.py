@@ -14,11 +14,11 @@ from sqlalchemy.orm import selectinload
 from backend.accounts.models import Role, User
 from backend.accounts.permissions import require_role
 from backend.audit.log import record
-from backend.core.errors import DomainError, ValidationError
+from backend.core.errors import DomainError, ValidationError, refuse
 from backend.core.i18n import gettext as _
 from backend.core.time import SHANGHAI
 from backend.extensions import db
-from backend.plans.checks import MAX_ID, REGULATORS_ONLY, STAFF, STAFF_ONLY, Errors, refuse
+from backend.plans.checks import MAX_ID, REGULATORS_ONLY, STAFF, STAFF_ONLY, Errors
 from backend.registry.models import Product
 from backend.samples.announcements import announcement_row, announcements, publish_sample
 from backend.samples.lookup import live_results
@@ -122,7 +122,7 @@ def publish(sample_ids, *, by: User) -> list[Sample]:
         errors.add("sample_ids", _("请至少选择一个样品。"))
     if len(ids) + len(bad) > MAX_PUBLISH:
         errors.add("sample_ids", _("每次最多公示 %(max)d 个样品。", max=MAX_PUBLISH))
-        refuse(errors)
+        refuse(errors, "plan_invalid")
     for value in bad:
         errors.add("sample_ids", _("未知的样品：%(id)s。", id=value))
     samples = (
@@ -140,7 +140,7 @@ def publish(sample_ids, *, by: User) -> list[Sample]:
         reason = blocker(sample)
         if reason:
             errors.add("sample_ids", f"{sample.sample_no}：{reason}")
-    refuse(errors)
+    refuse(errors, "plan_invalid")
     for sample in ordered:
         try:
             publish_sample(sample, by)

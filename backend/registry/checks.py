@@ -8,10 +8,11 @@ next to it and an import can report it per row.
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import date
+from functools import partial
 
-from backend.core.errors import Errors, ValidationError
+from backend.core import checks
+from backend.core.errors import Errors
 from backend.core.i18n import N_
 from backend.core.i18n import gettext as _
 
@@ -24,16 +25,8 @@ REGULATORS_ONLY = N_("只有监管人员可以修改作坊登记信息。")
 STAFF_ONLY = N_("只有监管和检验人员可以查看作坊名录。")
 
 
-def text(errors: Errors, name: str, value: str, limit: int, *, required: bool = True) -> str:
-    """Trim *value*; note it when missing, too long or holding control characters."""
-    value = (value or "").strip()
-    if required and not value:
-        errors.add(name, _("必填。"))
-    elif len(value) > limit:
-        errors.add(name, _("不能超过 %(limit)d 个字符。", limit=limit))
-    elif any(unicodedata.category(ch) == "Cc" for ch in value):
-        errors.add(name, _("不能包含制表符、换行等控制字符。"))
-    return value
+# Trimmed, within its limit, without control characters (tabs and line breaks included).
+text = partial(checks.text, message=N_("不能包含制表符、换行等控制字符。"))
 
 
 def date_between(errors: Errors, name: str, value: date | None, low: date, high: date) -> None:
@@ -57,13 +50,3 @@ def add_years(day: date, years: int) -> date:
         return day.replace(year=day.year + years)
     except ValueError:
         return day.replace(year=day.year + years, day=28)
-
-
-def refuse(errors: Errors) -> None:
-    """Raise the ValidationError for *errors*, if there are any."""
-    if errors:
-        raise ValidationError(
-            _("提交的信息有误，请按提示修改，未保存任何内容。"),
-            slug="registry_invalid",
-            errors=dict(errors),
-        )

@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 from backend.accounts.models import Role, User
 from backend.accounts.permissions import require_role
 from backend.audit.log import record
-from backend.core.errors import Errors, NotFound
+from backend.core.errors import Errors, NotFound, refuse
 from backend.core.i18n import N_
 from backend.core.i18n import gettext as _
 from backend.core.time import local_today, utcnow
@@ -31,7 +31,6 @@ from backend.registry.checks import (
     STAFF_ONLY,
     add_years,
     date_between,
-    refuse,
     text,
 )
 from backend.registry.models import (
@@ -306,7 +305,7 @@ def file_workshop(
     require_role(by, Role.REGULATOR, message=_(REGULATORS_ONLY), slug="regulator_only")
     errors = check_workshop(data)
     licence_no, trademark = check_status_extras(errors, status, licence_no, trademark, None)
-    refuse(errors)
+    refuse(errors, "registry_invalid")
     district = townships.find(data.township).district
     workshop = Workshop(
         registration_no=data.registration_no,
@@ -370,7 +369,7 @@ def update_workshop(workshop_id: int, data: WorkshopInput, *, by: User) -> Works
     """Correct or update a workshop's filing (regulators only); the changes are audited."""
     require_role(by, Role.REGULATOR, message=_(REGULATORS_ONLY), slug="regulator_only")
     workshop = get_workshop(workshop_id, by=by)
-    refuse(check_workshop(data, workshop.id))
+    refuse(check_workshop(data, workshop.id), "registry_invalid")
     changes = {}
     values = {
         "registration_no": data.registration_no,
@@ -424,7 +423,7 @@ def change_status(
     transition = TRANSITIONS.get(action)
     if transition is None:
         errors.add("action", _("未知的状态变更。"))
-        refuse(errors)
+        refuse(errors, "registry_invalid")
     if workshop.status not in transition.sources:
         errors.add(
             "action",
@@ -441,7 +440,7 @@ def change_status(
         )
     else:
         licence_no = trademark = None
-    refuse(errors)
+    refuse(errors, "registry_invalid")
     change = _history(
         workshop,
         workshop.status,

@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 from backend.accounts.models import Role, User
 from backend.accounts.permissions import require_role
 from backend.audit.log import record
-from backend.core.errors import Errors, NotFound
+from backend.core.errors import Errors, NotFound, refuse
 from backend.core.i18n import gettext as _
 from backend.core.time import local_today
 from backend.extensions import db
@@ -25,7 +25,6 @@ from backend.registry.checks import (
     REGULATORS_ONLY,
     STAFF_ONLY,
     date_between,
-    refuse,
     text,
 )
 from backend.registry.filing import get_workshop
@@ -73,7 +72,7 @@ def add_staff(workshop_id: int, data: StaffInput, *, by: User) -> Staff:
     """Add a person to a workshop's staff (regulators only)."""
     require_role(by, Role.REGULATOR, message=_(REGULATORS_ONLY), slug="regulator_only")
     workshop = get_workshop(workshop_id, by=by)
-    refuse(_check_staff(data))
+    refuse(_check_staff(data), "registry_invalid")
     person = Staff(
         workshop_id=workshop.id,
         name=data.name,
@@ -105,7 +104,7 @@ def update_staff(staff_id: int, data: StaffInput, *, by: User) -> Staff:
     """Change a staff member's details, or mark them as having left (regulators only)."""
     require_role(by, Role.REGULATOR, message=_(REGULATORS_ONLY), slug="regulator_only")
     person = get_staff(staff_id, by=by)
-    refuse(_check_staff(data))
+    refuse(_check_staff(data), "registry_invalid")
     changes = {}
     for name in ("name", "role", "phone", "handles_ready_to_eat", "active"):
         old, new = getattr(person, name), getattr(data, name)
@@ -140,7 +139,7 @@ def add_health_certificate(
         )
     if data.cert_no and any(c.cert_no == data.cert_no for c in person.health_certificates):
         errors.add("cert_no", _("该人员已登记过编号为 %(number)s 的健康证。", number=data.cert_no))
-    refuse(errors)
+    refuse(errors, "registry_invalid")
     certificate = HealthCertificate(
         staff_id=person.id,
         cert_no=data.cert_no,

@@ -13,13 +13,13 @@ from sqlalchemy import select
 from backend.accounts.models import Role, User
 from backend.accounts.permissions import require_role
 from backend.audit.log import record
-from backend.core.errors import Errors, NotFound
+from backend.core.errors import Errors, NotFound, refuse
 from backend.core.i18n import gettext as _
 from backend.core.time import local_today
 from backend.extensions import db
 from backend.registry.models import Staff, Workshop, WorkshopStatus
 from backend.training.models import Training, TrainingAttendance
-from backend.training.sessions import REGULATORS_ONLY, STAFF_ONLY, get_training, refuse
+from backend.training.sessions import REGULATORS_ONLY, STAFF_ONLY, get_training
 
 
 @dataclass
@@ -147,7 +147,7 @@ def record_attendance(training_id: int, data: AttendanceInput, *, by: User) -> A
         recorded = _recorded(training.id, workshop.id)
         if not attended and not any(row.attended for row in recorded.values()):
             errors.add("attended", _("请勾选参加培训的人员。"))
-    refuse(errors)
+    refuse(errors, "training_invalid")
     added, present, absent = [], [], []
     for person_id, person in staff.items():
         if not person.active:

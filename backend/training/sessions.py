@@ -16,7 +16,8 @@ from datetime import date, timedelta
 from backend.accounts.models import Role, User
 from backend.accounts.permissions import require_role
 from backend.audit.log import record
-from backend.core.errors import Errors, NotFound, ValidationError
+from backend.core import checks
+from backend.core.errors import Errors, NotFound, refuse
 from backend.core.i18n import N_
 from backend.core.i18n import gettext as _
 from backend.core.time import local_today
@@ -73,27 +74,19 @@ class TrainingInput:
 
 
 def _text(
-    errors: Errors,
-    name: str,
-    value: str,
-    limit: int,
-    *,
-    required: bool = True,
-    multiline: bool = False,
+    errors: Errors, name: str, value: str, limit: int, *, required: bool = True, multiline=False
 ) -> str:
-    """Trim *value*; note it when missing, too long or holding control characters.
-
-    A *multiline* text (from a text area) may hold line breaks and tabs.
-    """
-    value = (value or "").strip()
-    allowed = "\t\r\n" if multiline else ""
-    if required and not value:
-        errors.add(name, _("必填。"))
-    elif len(value) > limit:
-        errors.add(name, _("不能超过 %(limit)d 个字符。", limit=limit))
-    elif any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in value):
-        errors.add(name, _("不能包含制表符、换行等控制字符。"))
-    return value
+    """Trimmed, within its limit, without control characters; a *multiline* text (from a
+    text area) may hold line breaks and tabs."""
+    return checks.text(
+        errors,
+        name,
+        value,
+        limit,
+        required=required,
+        allowed="\t\r\n" if multiline else "",
+        message=N_("不能包含制表符、换行等控制字符。"),
+    )
 
 
 def split_topics(text: str | None) -> list[str]:
@@ -182,16 +175,6 @@ def check_training(data: TrainingInput) -> tuple[Errors, dict]:
     return errors, values
 
 
-def refuse(errors: Errors) -> None:
-    """Raise the ValidationError for *errors*, if there are any."""
-    if errors:
-        raise ValidationError(
-            _("提交的信息有误，请按提示修改，未保存任何内容。"),
-            slug="training_invalid",
-            errors=dict(errors),
-        )
-
-
 # --- sessions ---------------------------------------------------------------------------
 
 
@@ -199,7 +182,7 @@ def create_training(data: TrainingInput, *, by: User) -> Training:
     """Record a training session (regulators only)."""
     require_role(by, Role.REGULATOR, message=_(REGULATORS_ONLY), slug="regulator_only")
     errors, values = check_training(data)
-    refuse(errors)
+    refuse(errors, "training_invalid")
     training = Training(**values)
     db.session.add(training)
     db.session.flush()
@@ -229,7 +212,7 @@ def update_training(training_id: int, data: TrainingInput, *, by: User) -> Train
     require_role(by, Role.REGULATOR, message=_(REGULATORS_ONLY), slug="regulator_only")
     training = get_training(training_id, by=by)
     errors, values = check_training(data)
-    refuse(errors)
+    refuse(errors, "training_invalid")
     changes = {}
     for name, value in values.items():
         old = getattr(training, name)
