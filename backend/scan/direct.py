@@ -66,30 +66,34 @@ class DirectPath(ScanPath):
         code_text = parse_code(request.code, strict=True)
         if not request.record:
             return self.peek(code_text, request)
-        event = scan_event(request.channel, request.visitor, request.address, utcnow())
-        return self.record(code_text, event, request)
+        return self.record(code_text, None, request)
 
-    def record(self, code_text: str, event: dict, request: ScanRequest) -> ScanResult:
+    def record(self, code_text: str, event: dict | None, request: ScanRequest) -> ScanResult:
         """The scan of *code_text* as *event* (the Redis path hands over the event it had
-        made, so a scan that Redis queued before it failed is recognised by the flusher)."""
+        made, so a scan that Redis queued before it failed is recognised by the flusher;
+        made here, once the code is counted, otherwise)."""
         if request.limits is not None:
             request.limits.apply()
-        result = self._scan_in_database(code_text, event, request.link)
+        result = self._scan_in_database(code_text, event, request)
         count_scan(str(request.channel))
         return result
 
     def _scan_in_database(
-        self, code_text: str, event: dict, link: tuple[str, str] | None
+        self, code_text: str, event: dict | None, request: ScanRequest
     ) -> ScanResult:
         """Number the scan from the code's counter row and write it, in one transaction
         committed inside the writer lock; the view checked against the generations read in
-        the same statement."""
-        now = event["scanned_at"]
+        the same statement. The event (who and where, hashed) is made after the count, so
+        an unknown code costs no hashing and the path reaches the database first."""
+        link = request.link
+        now = event["scanned_at"] if event is not None else utcnow()
         with writer_lock.held():
             try:
                 counted = count_in_database(code_text, now)
                 if counted is None:
                     refuse_missing(code_text)
+                if event is None:
+                    event = scan_event(request.channel, request.visitor, request.address, now)
                 entry = checked_view(counted.batch_id, counted.generations)
                 if link is not None:
                     check_link(entry.view, link)
