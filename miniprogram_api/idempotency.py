@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import re
 from dataclasses import dataclass
 from functools import wraps
@@ -33,7 +32,6 @@ from backend.core.i18n import gettext as _
 from backend.extensions import db
 from miniprogram_api.auth import current_user
 
-log = logging.getLogger(__name__)
 KEY = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 RECORDS = IdempotencyRecord.__table__
 

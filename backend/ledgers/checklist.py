@@ -180,6 +180,22 @@ def _first(entries: list[LedgerEntry], test) -> int | None:
     return next((e.id for e in entries if test(e)), None)
 
 
+def _owed(kind: LedgerKind, owed: list, entries: list[LedgerEntry], matches, label: str) -> list:
+    """One item of *kind* for each thing in *owed* (named by its *label* attribute), done by
+    the first of *entries* that *matches* it."""
+    items = []
+    for thing in owed:
+        entry_id = _first(entries, lambda e, t=thing: matches(e, t))
+        name = getattr(thing, label)
+        items.append(ChecklistItem(kind.value, name, entry_id is not None, entry_id, thing.id))
+    return items
+
+
+def _of_batch(entry: LedgerEntry, batch: Batch) -> bool:
+    """Whether *entry* was written for *batch*."""
+    return entry.batch_id == batch.id
+
+
 def _names_staff(entry: LedgerEntry, person: Staff) -> bool:
     """Whether a morning check lists *person* (by staff_id, else by name)."""
     for check in (entry.payload or {}).get("checks") or []:
@@ -196,15 +212,7 @@ def _names_staff(entry: LedgerEntry, person: Staff) -> bool:
 def _morning_items(workshop_id: int, day: date, on_the_day: list[LedgerEntry]) -> list:
     """A morning check of the day for each staff member on duty."""
     checks = [e for e in on_the_day if e.kind is K.MORNING_CHECK]
-    items = []
-    for person in staff_on_duty(workshop_id, day):
-        entry_id = _first(checks, lambda e, p=person: _names_staff(e, p))
-        items.append(
-            ChecklistItem(
-                K.MORNING_CHECK.value, person.name, entry_id is not None, entry_id, person.id
-            )
-        )
-    return items
+    return _owed(K.MORNING_CHECK, staff_on_duty(workshop_id, day), checks, _names_staff, "name")
 
 
 def _acceptance_items(workshop_id: int, day: date) -> list[ChecklistItem]:
@@ -219,29 +227,13 @@ def _acceptance_items(workshop_id: int, day: date) -> list[ChecklistItem]:
     accepted = _entries(
         workshop_id, [K.RAW_ACCEPTANCE], LedgerEntry.raw_lot_id.in_([lot.id for lot in lots])
     )
-    items = []
-    for lot in lots:
-        entry_id = _first(accepted, lambda e, lot=lot: e.raw_lot_id == lot.id)
-        items.append(
-            ChecklistItem(
-                K.RAW_ACCEPTANCE.value, lot.lot_no, entry_id is not None, entry_id, lot.id
-            )
-        )
-    return items
+    return _owed(K.RAW_ACCEPTANCE, lots, accepted, lambda e, lot: e.raw_lot_id == lot.id, "lot_no")
 
 
 def _production_items(batches: list[Batch], on_the_day: list[LedgerEntry]) -> list:
     """A production entry of the day for each open batch."""
     productions = [e for e in on_the_day if e.kind is K.PRODUCTION]
-    items = []
-    for batch in batches:
-        entry_id = _first(productions, lambda e, b=batch: e.batch_id == b.id)
-        items.append(
-            ChecklistItem(
-                K.PRODUCTION.value, batch.batch_no, entry_id is not None, entry_id, batch.id
-            )
-        )
-    return items
+    return _owed(K.PRODUCTION, batches, productions, _of_batch, "batch_no")
 
 
 def _additive_items(workshop_id: int, day: date, batches: list[Batch]) -> list:
@@ -267,15 +259,7 @@ def _additive_items(workshop_id: int, day: date, batches: list[Batch]) -> list:
         LedgerEntry.batch_id.in_([b.id for b in needing]),
         LedgerEntry.business_date <= day,
     )
-    items = []
-    for batch in needing:
-        entry_id = _first(uses, lambda e, b=batch: e.batch_id == b.id)
-        items.append(
-            ChecklistItem(
-                K.ADDITIVE_USE.value, batch.batch_no, entry_id is not None, entry_id, batch.id
-            )
-        )
-    return items
+    return _owed(K.ADDITIVE_USE, needing, uses, _of_batch, "batch_no")
 
 
 def _sale_items(workshop_id: int, day: date) -> list[ChecklistItem]:
@@ -288,15 +272,7 @@ def _sale_items(workshop_id: int, day: date) -> list[ChecklistItem]:
     if not shipments:
         return []
     sales = _entries(workshop_id, [K.SALE], LedgerEntry.shipment_id.in_([s.id for s in shipments]))
-    items = []
-    for shipment in shipments:
-        entry_id = _first(sales, lambda e, s=shipment: e.shipment_id == s.id)
-        items.append(
-            ChecklistItem(
-                K.SALE.value, shipment.document_no, entry_id is not None, entry_id, shipment.id
-            )
-        )
-    return items
+    return _owed(K.SALE, shipments, sales, lambda e, s: e.shipment_id == s.id, "document_no")
 
 
 def today(workshop_id: int, day: date) -> Checklist:
